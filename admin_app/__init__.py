@@ -1,0 +1,78 @@
+"""The admin_app back office: ``create_app`` builds a configured Flask application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from admin_app.config import INSTANCE_PATH, PROJECT_ROOT, Config
+
+
+def create_app(config: type | dict[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` is a config class or a dict of overrides (tests use both)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(INSTANCE_PATH),
+    )
+    load_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_admin(app)
+    register_commands(app)
+    register_shell_context(app)
+    return app
+
+
+def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
+    """Defaults from :class:`Config` (the environment), then the caller's overrides."""
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    INSTANCE_PATH.mkdir(exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound instances from :mod:`admin_app.extensions`."""
+    from admin_app import models  # noqa: F401 - registers every table on the metadata
+    from admin_app.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Plain Flask views outside the admin (login, health check)."""
+    from admin_app.auth import session  # noqa: F401 - registers the user loader
+
+
+def register_admin(app: Flask) -> None:
+    """Flask-Admin with every model view (see :func:`admin_app.admin.register_views`)."""
+    from admin_app.admin import init_admin
+
+    init_admin(app)
+
+
+def register_commands(app: Flask) -> None:
+    """``flask``/``manage.py`` commands: thin wrappers over :mod:`admin_app.commands`."""
+    from admin_app.commands import cli_commands
+
+    for command in cli_commands:
+        app.cli.add_command(command)
+
+
+def register_shell_context(app: Flask) -> None:
+    """``flask shell`` starts with ``db`` and every model imported."""
+    from admin_app import models
+    from admin_app.extensions import db
+
+    @app.shell_context_processor
+    def shell_context() -> dict[str, Any]:
+        return {"db": db, **{name: getattr(models, name) for name in models.__all__}}

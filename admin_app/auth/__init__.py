@@ -1,0 +1,1 @@
+"""Back-office sign-in: Flask-Login wiring, the login/logout views and role checks."""

@@ -1,0 +1,119 @@
+"""Command-line interface: thin click wrappers over the plain functions in ``services``."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from admin_app.extensions import db
+from admin_app.models import ROLES, Employee
+from admin_app.services.demo_data import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
+from admin_app.services.users import UserError, create_employee, find_user_by_login
+
+DEMO_ADMIN = "admin"
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--email", required=True, help="The employee's email address.")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option("--first-name")
+@click.option("--last-name")
+@with_appcontext
+def create_user_command(username: str, email: str, role: str, password_stdin: bool,
+                        first_name: str | None, last_name: str | None) -> None:
+    """Create a back-office employee account."""
+    password = _read_password(password_stdin)
+    try:
+        employee = create_employee(username, email, password, role, first_name=first_name, last_name=last_name)
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Created {employee.role} {employee.username!r} <{employee.email}>.")
+
+
+def _progress_reporter(total: int):
+    """A click progress bar on a terminal; one line per table otherwise."""
+    if sys.stdout.isatty():
+        bar = click.progressbar(length=total, label="Seeding demo data")
+        bar.__enter__()
+        return (lambda label, n: bar.update(n)), (lambda: bar.__exit__(None, None, None))
+    return None, (lambda: None)
+
+
+@click.command("seed-demo")
+@click.option("--seed", default=42, show_default=True, help="Random seed: the same seed gives the same data.")
+@click.option("--customers", default=DemoSizes.customers, show_default=True)
+@click.option("--products", default=DemoSizes.products, show_default=True)
+@click.option("--orders", default=DemoSizes.orders, show_default=True)
+@click.option("--items-per-order", default=DemoSizes.items_per_order, show_default=True,
+              help="Average number of items per order.")
+@click.option("--posts", default=DemoSizes.posts, show_default=True)
+@click.option("--bench", is_flag=True, help="Bench scale: 50k customers, 10k products, 200k orders, ~1M items.")
+@with_appcontext
+def seed_demo_command(seed: int, customers: int, products: int, orders: int, items_per_order: int,
+                      posts: int, bench: bool) -> None:
+    """Fill an empty database with realistic, deterministic demo data."""
+    for name, value in (("customers", customers), ("products", products), ("items-per-order", items_per_order)):
+        if value < 1:
+            raise click.BadParameter(f"must be at least 1, not {value}", param_hint=f"--{name}")
+    sizes = DemoSizes.bench() if bench else DemoSizes(customers, products, orders, items_per_order, posts)
+    update, close = _progress_reporter(total_rows(sizes))
+    try:
+        counts = seed_demo(sizes, seed=seed, progress=update)
+    except DatabaseNotEmpty as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        close()
+    click.echo("Demo data loaded: " + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
+
+
+def ensure_demo_admin() -> str:
+    """Make sure the demo admin exists with a fresh random password, and return it."""
+    password = secrets.token_urlsafe(12)
+    admin = find_user_by_login(DEMO_ADMIN)
+    if isinstance(admin, Employee):
+        admin.set_password(password)
+        admin.role, admin.is_active = "admin", True
+        db.session.commit()
+    else:
+        create_employee(DEMO_ADMIN, "admin@shop.example", password, "admin", first_name="Demo", last_name="Admin")
+    return password
+
+
+def prepare_demo() -> str:
+    """Migrate the database, load demo data when it is empty, and return the admin's password."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    if database_is_empty():
+        click.echo("Loading demo data...")
+        seed_demo()
+    return ensure_demo_admin()
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@with_appcontext
+def demo_command(host: str, port: int) -> None:
+    """Migrate, load demo data, and serve the back office for a first look."""
+    password = prepare_demo()
+    click.echo(
+        f"\n  Back office: http://{host}:{port}/admin/\n"
+        f"  Log in as {DEMO_ADMIN!r} with password {password!r}\n"
+        "  (a new password is set every time the demo starts)\n"
+    )
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+cli_commands = [create_user_command, seed_demo_command, demo_command]

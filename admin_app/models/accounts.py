@@ -1,0 +1,167 @@
+"""People: shop customers and back-office employees (one ``users`` table), and addresses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app, has_app_context
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    and_,
+    case,
+    event,
+    func,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from admin_app.extensions import db
+from admin_app.models.base import MutableJSONDict, SoftDeleteMixin, TimestampMixin
+
+if TYPE_CHECKING:
+    from admin_app.models.content import Post
+    from admin_app.models.sales import CartItem, Order
+
+ROLES = ("admin", "staff", "viewer")
+USER_TYPES = ("customer", "employee")
+
+
+class User(TimestampMixin, db.Model):
+    """Anyone with an account; the ``type`` column tells customers from employees."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(20), nullable=False)
+    username: Mapped[str] = mapped_column(String(50), nullable=False)
+    email: Mapped[str] = mapped_column(String(120), nullable=False)
+    # Nullable: customers added by staff have no password until they set one in the shop.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    first_name: Mapped[str | None] = mapped_column(String(50))
+    last_name: Mapped[str | None] = mapped_column(String(50))
+    # ``default=dict`` is called per row: no dict shared between users.
+    preferences: Mapped[dict[str, Any]] = mapped_column(
+        MutableJSONDict, default=dict, nullable=False
+    )
+
+    __mapper_args__ = {"polymorphic_on": "type", "polymorphic_abstract": True}
+    __table_args__ = (
+        # Case-insensitive uniqueness: "Alice" and "alice" are the same login.
+        Index("uq_users_username_lower", func.lower(username), unique=True),
+        Index("uq_users_email_lower", func.lower(email), unique=True),
+        CheckConstraint(f"type IN {USER_TYPES!r}", name="type_allowed"),
+        CheckConstraint(f"role IS NULL OR role IN {ROLES!r}", name="role_allowed"),
+        CheckConstraint("loyalty_points IS NULL OR loyalty_points >= 0", name="loyalty_points_non_negative"),
+        Index("ix_users_type_created_at", "type", "created_at"),
+    )
+
+    def set_password(self, password: str) -> None:
+        method = "scrypt"
+        if has_app_context():
+            method = current_app.config.get("PASSWORD_HASH_METHOD", method)
+        self.password_hash = generate_password_hash(password, method=method)
+
+    def check_password(self, password: str) -> bool:
+        if not self.password_hash:
+            return False
+        return check_password_hash(self.password_hash, password)
+
+    @hybrid_property
+    def full_name(self) -> str:
+        if self.first_name and self.last_name:
+            return f"{self.first_name} {self.last_name}"
+        return self.username
+
+    @full_name.inplace.expression
+    @classmethod
+    def _full_name_expression(cls) -> ColumnElement[str]:
+        has_both = and_(
+            func.coalesce(cls.first_name, "") != "", func.coalesce(cls.last_name, "") != ""
+        )
+        return case((has_both, cls.first_name + " " + cls.last_name), else_=cls.username)
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id} {self.username!r}>"
+
+
+@event.listens_for(User, "before_insert", propagate=True)
+def _lowercase_email_on_insert(mapper: Any, connection: Any, target: User) -> None:
+    if target.email:
+        target.email = target.email.strip().lower()
+
+
+@event.listens_for(User.email, "set", retval=True, propagate=True)
+def _lowercase_email_on_set(target: User, value: str | None, oldvalue: Any, initiator: Any) -> str | None:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class Customer(SoftDeleteMixin, User):
+    """A shop customer: orders, addresses and a cart. Never logs in to the back office."""
+
+    loyalty_points: Mapped[int | None] = mapped_column(Integer, default=0)
+
+    addresses: Mapped[list[Address]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Address.id"
+    )
+    orders: Mapped[list[Order]] = relationship(back_populates="user", order_by="Order.order_date.desc()")
+    cart_items: Mapped[list[CartItem]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"polymorphic_identity": "customer"}
+
+
+class Employee(UserMixin, User):
+    """A back-office account with a role; the only kind of user that can sign in."""
+
+    role: Mapped[str | None] = mapped_column(String(20), default="viewer")
+    is_active: Mapped[bool | None] = mapped_column(Boolean, default=True)
+    department: Mapped[str | None] = mapped_column(String(50))
+    # Bumped when the password changes or the account is deactivated: sessions carry it,
+    # so older sessions end at their next request.
+    session_token_version: Mapped[int | None] = mapped_column(Integer, default=1)
+
+    posts: Mapped[list[Post]] = relationship(back_populates="author")
+
+    __mapper_args__ = {"polymorphic_identity": "employee"}
+
+    def get_id(self) -> str:
+        from admin_app.auth.session import session_id_for
+
+        return session_id_for(self)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.is_active) and self.role in roles
+
+
+class Address(TimestampMixin, db.Model):
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True, nullable=False)
+    street: Mapped[str] = mapped_column(String(100), nullable=False)
+    city: Mapped[str] = mapped_column(String(50), nullable=False)
+    state: Mapped[str] = mapped_column(String(50), nullable=False, default="")
+    zip_code: Mapped[str] = mapped_column(String(10), nullable=False)
+    country: Mapped[str] = mapped_column(String(50), nullable=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+
+    user: Mapped[Customer] = relationship(back_populates="addresses")
+    orders: Mapped[list[Order]] = relationship(back_populates="address")
+
+    def __str__(self) -> str:
+        return f"{self.street}, {self.zip_code} {self.city}, {self.country}"
+
+    def __repr__(self) -> str:
+        return f"<Address {self.id} {self.city!r}>"

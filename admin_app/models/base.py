@@ -1,0 +1,104 @@
+"""Column types and mixins shared by every domain module.
+
+- :class:`UTCDateTime` stores instants in UTC and always hands back timezone-aware values,
+  on PostgreSQL (``timestamptz``) and on SQLite (which keeps no offset).
+- :class:`JSONType` is the tutorial's JSON-in-text column, done right: new dicts per row
+  and in-place changes tracked.
+- :class:`TimestampMixin` and :class:`SoftDeleteMixin` are used by the models that need them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.ext.mutable import MutableDict
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware (``datetime.utcnow`` is naive and deprecated)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # SQLite keeps text; a fixed naive-UTC form keeps ORDER BY and comparisons right.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class JSONType(TypeDecorator[Any]):
+    """JSON stored as text, so it works the same on SQLite and PostgreSQL."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(value)
+
+
+# A MutableDict notices ``prefs["theme"] = ...`` so in-place edits are saved.
+MutableJSONDict = MutableDict.as_mutable(JSONType)
+
+
+class TimestampMixin:
+    """``created_at`` and ``updated_at``, set by the ORM in UTC."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class SoftDeleteMixin:
+    """Rows are marked deleted instead of removed, so orders keep their history."""
+
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True, default=None)
+
+    def soft_delete(self, when: datetime | None = None) -> None:
+        if self.deleted_at is None:
+            self.deleted_at = when or utcnow()
+
+    def restore(self) -> None:
+        self.deleted_at = None
+
+    @hybrid_property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @is_deleted.inplace.expression
+    @classmethod
+    def _is_deleted_expression(cls) -> ColumnElement[bool]:
+        return cls.deleted_at.is_not(None)

@@ -1,0 +1,1 @@
+"""Plain functions behind the CLI and the views, testable without either."""

@@ -1,0 +1,124 @@
+"""Shared fixtures: app, a clean database per test, client, CLI runner, users per role,
+and (for browser tests) a live server with headless Chromium.
+
+The suite runs on SQLite (a temporary file, so the live server's threads share it) and on
+PostgreSQL when ``TEST_DATABASE_URL`` is set. Every test starts from empty tables: rows are
+removed after each test, which is cheaper than rebuilding the schema and keeps real commits
+(and so real constraint checks) in every test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from admin_app import create_app
+from admin_app.config import TestingConfig
+from admin_app.extensions import db as _db
+from admin_app.extensions import limiter
+from admin_app.models import Employee
+from admin_app.services.users import create_employee
+
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives headless Chromium against a live server")
+
+
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def make_app(url: str, **overrides: Any) -> Flask:
+    return create_app({**{k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()},
+                       "SQLALCHEMY_DATABASE_URI": url, **overrides})
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    app = make_app(database_url(tmp_path_factory))
+    with app.app_context():
+        reset_schema()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def reset_schema() -> None:
+    """Drop whatever an earlier run left (PostgreSQL keeps it) and create the tables."""
+    _db.metadata.drop_all(_db.engine)
+    with _db.engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    _db.metadata.create_all(_db.engine)
+
+
+def empty_tables() -> None:
+    _db.session.remove()
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    with _db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(autouse=True)
+def db(app: Flask) -> Iterator[Any]:
+    """The database, empty at the start of the test (and emptied again afterwards)."""
+    with app.app_context():
+        limiter.reset()
+        yield _db
+        empty_tables()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def _employee(role: str) -> Employee:
+    return create_employee(f"{role}1", f"{role}1@shop.example", PASSWORD, role,
+                           first_name=role.title(), last_name="Tester")
+
+
+@pytest.fixture
+def admin_user(db: Any) -> Employee:
+    return _employee("admin")
+
+
+@pytest.fixture
+def staff_user(db: Any) -> Employee:
+    return _employee("staff")
+
+
+@pytest.fixture
+def viewer_user(db: Any) -> Employee:
+    return _employee("viewer")
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token a page's form carries, as a browser would submit it."""
+    match = CSRF_PATTERN.search(html)
+    assert match, "no csrf_token field on the page"
+    return match.group(1) or match.group(2)
