@@ -21,6 +21,8 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_admin(app)
+    register_security(app)
+    register_errorhandlers(app)
     register_commands(app)
     register_shell_context(app)
     return app
@@ -51,6 +53,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Plain Flask views outside the admin (login, health check)."""
     from admin_app.auth import session  # noqa: F401 - registers the user loader
+    from admin_app.auth.views import bp as auth_bp
+    from admin_app.auth.views import register_login_manager
+
+    app.register_blueprint(auth_bp)
+    with app.app_context():
+        register_login_manager()
 
 
 def register_admin(app: Flask) -> None:
@@ -58,6 +66,47 @@ def register_admin(app: Flask) -> None:
     from admin_app.admin import init_admin
 
     init_admin(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers and CSP on every response; the employee's theme in templates."""
+    from flask_login import current_user
+
+    from admin_app.security import register_security_headers
+
+    register_security_headers(app)
+
+    @app.context_processor
+    def theme_helpers() -> dict[str, Any]:
+        def user_swatch() -> str:
+            preferred = current_user.preferences.get("theme") if current_user.is_authenticated else None
+            return preferred or app.config["ADMIN_SWATCH"]
+
+        return {"user_swatch": user_swatch}
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Friendly error pages that never show a stack trace or SQL."""
+    from flask import render_template
+
+    from admin_app.auth.views import too_many_attempts
+
+    pages = {
+        400: ("Bad request", "The request could not be understood. If you submitted a form, reload it and try again."),
+        403: ("Forbidden", "Your account does not have permission to do this."),
+        404: ("Not found", "There is nothing at this address."),
+        405: ("Method not allowed", "This address does not accept that kind of request."),
+        500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
+    }
+
+    def render_error(error: Exception) -> tuple[str, int]:
+        code = getattr(error, "code", 500) or 500
+        title, message = pages.get(code, pages[500])
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    for code in pages:
+        app.register_error_handler(code, render_error)
+    app.register_error_handler(429, too_many_attempts)
 
 
 def register_commands(app: Flask) -> None:

@@ -122,3 +122,40 @@ def csrf_token_from(html: str) -> str:
     match = CSRF_PATTERN.search(html)
     assert match, "no csrf_token field on the page"
     return match.group(1) or match.group(2)
+
+
+class AuthActions:
+    """Sign in and out through the real forms, CSRF token and all (flaskr's AuthActions)."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, username: str, password: str = PASSWORD, next_url: str | None = None):
+        page = self.client.get("/login")
+        data = {"username": username, "password": password, "csrf_token": csrf_token_from(page.text)}
+        if next_url is not None:
+            data["next"] = next_url
+        return self.client.post("/login", data=data)
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.token()})
+
+    def token(self) -> str:
+        """A valid CSRF token for this client's session."""
+        return csrf_token_from(self.client.get("/admin/account/").text)
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any):
+        """POST like a browser would: with the session's CSRF token."""
+        return self.client.post(url, data={"csrf_token": self.token(), **(data or {})}, **kwargs)
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+def login_as(client: FlaskClient, employee: Employee) -> AuthActions:
+    actions = AuthActions(client)
+    response = actions.login(employee.username)
+    assert response.status_code == 302, response.text
+    return actions

@@ -6,16 +6,44 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from admin_app.security import csp_nonce
+
 
 def init_admin(app: Flask) -> Admin:
+    from admin_app.admin.dashboard import DashboardView
+
     admin = Admin(
         app,
         name="Shop back office",
-        theme=Bootstrap4Theme(swatch=app.config["ADMIN_SWATCH"], fluid=True),
+        theme=Bootstrap4Theme(base_template="admin/shop_base.html", swatch=app.config["ADMIN_SWATCH"], fluid=True),
+        index_view=DashboardView(name="Dashboard", url="/admin"),
+        csp_nonce_generator=csp_nonce,
     )
     register_views(admin)
     return admin
 
 
 def register_views(admin: Admin) -> None:
-    """Every model view of the back office, grouped by menu category."""
+    """Every view of the back office, grouped by menu category (like Django's admin.site)."""
+    from admin_app.admin.account import AccountView
+    from admin_app.admin.accounts import AddressView, CustomerView, EmployeeView
+    from admin_app.admin.catalog import CategoryView, ProductView
+    from admin_app.admin.content import CommentView, PostView, TagView
+    from admin_app.admin.sales import CartItemView, OrderItemView, OrderView
+    from admin_app.extensions import db
+    from admin_app.models import Address, CartItem, Category, Comment, Customer, Employee, Order, OrderItem, Post, Product, Tag
+
+    admin.add_views(
+        OrderView(Order, db, category="Sales", name="Orders"),
+        OrderItemView(OrderItem, db, category="Sales", name="Order items"),
+        CartItemView(CartItem, db, category="Sales", name="Cart items"),
+        ProductView(Product, db, category="Catalogue", name="Products"),
+        CategoryView(Category, db, category="Catalogue", name="Categories"),
+        CustomerView(Customer, db, category="Customers", name="Customers"),
+        AddressView(Address, db, category="Customers", name="Addresses"),
+        PostView(Post, db, category="Content", name="Posts"),
+        CommentView(Comment, db, category="Content", name="Comments"),
+        TagView(Tag, db, category="Content", name="Tags"),
+        EmployeeView(Employee, db, category="Administration", name="Employees"),
+    )
+    admin.add_view(AccountView(name="My account", endpoint="account", url="/admin/account"))

@@ -1,0 +1,150 @@
+"""Behaviour every back-office view shares, written once.
+
+- :class:`RoleAccessMixin`: sign-in required, roles checked on the server for every view
+  and every action (anonymous → login page, signed in without the role → 403).
+- :class:`ShopModelView`: the base of every model view (access, per-user page size,
+  sensible defaults); later mixins add soft delete, history and export safety.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import logging
+
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
+from flask_admin import BaseView
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_login import current_user
+
+from sqlalchemy.exc import IntegrityError
+from wtforms import ValidationError
+
+from admin_app.admin.errors import describe_integrity_error
+from admin_app.admin.fields import ShopFilterConverter, ShopModelConverter
+from admin_app.auth.forms import PAGE_SIZES
+from admin_app.models import ROLES
+
+log = logging.getLogger(__name__)
+
+READ_ROLES = ROLES
+WRITE_ROLES = ("admin", "staff")
+ADMIN_ONLY = ("admin",)
+
+# Flask-Admin view methods that change data; every other exposed method only reads.
+WRITE_METHODS = frozenset({"create_view", "edit_view", "delete_view", "ajax_update"})
+
+
+def current_role() -> str | None:
+    if current_user.is_authenticated and getattr(current_user, "is_active", False):
+        return current_user.role
+    return None
+
+
+class RoleAccessMixin:
+    """Roles per view: ``read_roles`` may look, ``write_roles`` may change."""
+
+    read_roles: tuple[str, ...] = READ_ROLES
+    write_roles: tuple[str, ...] = WRITE_ROLES
+
+    def is_accessible(self) -> bool:
+        return current_role() in self.read_roles
+
+    def can_write(self) -> bool:
+        return current_role() in self.write_roles
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+    def _handle_view(self, name: str, **kwargs: Any) -> Any:
+        refused = super()._handle_view(name, **kwargs)  # type: ignore[misc]
+        if refused is not None:
+            return refused
+        if name in WRITE_METHODS and not self.can_write():
+            abort(403)
+        if name == "action_view" and not self.is_action_allowed(request.form.get("action", "")):
+            abort(403)
+        return None
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "delete":
+            return self.can_delete
+        return self.can_write() and super().is_action_allowed(name)  # type: ignore[misc]
+
+
+class ShopBaseView(RoleAccessMixin, BaseView):
+    """A non-model page of the back office (dashboard, my account)."""
+
+
+class ShopModelView(RoleAccessMixin, ModelView):
+    """The base of every model view in the back office."""
+
+    can_view_details = True
+    can_set_page_size = True
+    page_size_options = PAGE_SIZES
+    can_export = True
+    export_types = ["csv"]
+    filter_converter = ShopFilterConverter()
+    model_form_converter = ShopModelConverter
+
+    # Buttons follow the role, and the same check guards the URLs in _handle_view.
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return self.can_write()
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return self.can_write()
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return self.can_write()
+
+    @property
+    def page_size(self) -> int:  # type: ignore[override]
+        """The signed-in employee's preferred page size."""
+        preferred = None
+        if has_request_context() and current_user.is_authenticated:
+            preferred = current_user.preferences.get("page_size")
+        return preferred if preferred in PAGE_SIZES else PAGE_SIZES[0]
+
+    @staticmethod
+    def ids_from(ids: list[str]) -> list[int]:
+        """Row ids posted by a bulk action, as integers (PostgreSQL will not compare
+        an integer column with the strings the form sends: Flask-Admin issue 2951)."""
+        return [int(i) for i in ids if str(i).isdigit()]
+
+    @action("delete", "Delete", "Are you sure you want to delete the selected records?")
+    def action_delete(self, ids: list[str]) -> None:
+        super().action_delete(tuple(self.ids_from(ids)))
+
+    # -- friendly errors ----------------------------------------------------------------
+
+    def create_model(self, form: Any) -> Any:
+        g.admin_form = form
+        return super().create_model(form)
+
+    def update_model(self, form: Any, model: Any) -> Any:
+        g.admin_form = form
+        return super().update_model(form, model)
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """A constraint violation becomes a message on the field (Flask-Admin rolls back)."""
+        if isinstance(exc, IntegrityError):
+            friendly = describe_integrity_error(exc)
+            log.info("integrity error on %s: %s", self.endpoint, exc.orig)
+            form = g.get("admin_form")
+            field = getattr(form, friendly.field, None) if (form is not None and friendly.field) else None
+            if field is not None:
+                field.errors = [*field.errors, friendly.message]
+            flash(friendly.message, "error")
+            return True
+        if isinstance(exc, ValidationError):
+            return super().handle_view_exception(exc)
+        # Anything else: log it whole, tell the user plainly (no SQL, no stack trace).
+        log.exception("could not save %s", self.endpoint)
+        flash("The record could not be saved. Nothing was changed; please try again.", "error")
+        return True

@@ -1,0 +1,63 @@
+"""List and detail formatting shared by every view: money, dates, status badges, links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import url_for
+from markupsafe import Markup, escape
+
+DATE_FORMAT = "%Y-%m-%d %H:%M"
+STATUS_COLOURS = {
+    "pending": "secondary", "paid": "info", "shipped": "primary", "delivered": "success", "cancelled": "dark",
+    "draft": "secondary", "published": "success", "archived": "dark",
+}
+
+
+def money(value: Decimal | None) -> str:
+    return "" if value is None else f"{Decimal(value):,.2f}"
+
+
+def when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime(DATE_FORMAT) + " UTC"
+
+
+def money_column(view: Any, context: Any, model: Any, name: str) -> Markup:
+    return Markup('<span class="text-money">%s</span>') % money(getattr(model, name))
+
+
+def date_column(view: Any, context: Any, model: Any, name: str) -> str:
+    return when(getattr(model, name))
+
+
+def status_column(view: Any, context: Any, model: Any, name: str) -> Markup:
+    status = getattr(model, name) or ""
+    colour = STATUS_COLOURS.get(status, "light")
+    return Markup('<span class="badge badge-status badge-%s">%s</span>') % (colour, status.title())
+
+
+def yes_no_column(view: Any, context: Any, model: Any, name: str) -> Markup:
+    value = getattr(model, name)
+    return Markup('<span class="badge badge-%s">%s</span>') % (("success", "Yes") if value else ("light", "No"))
+
+
+def link_to(endpoint: str, record: Any, label: Any = None) -> Markup:
+    """A link to a related record's detail page; deleted records are marked as such."""
+    if record is None:
+        return Markup("")
+    text = escape(label if label is not None else str(record))
+    css = ' class="record-deleted" title="deleted"' if getattr(record, "deleted_at", None) else ""
+    suffix = Markup(' <span class="badge badge-warning">deleted</span>') if css else Markup("")
+    href = url_for(f"{endpoint}.details_view", id=record.id)
+    return Markup('<a href="%s"%s>%s</a>%s') % (href, Markup(css), text, suffix)
+
+
+def related(endpoint: str, attribute: str | None = None):
+    """A column formatter linking ``model.<attribute or column name>`` to its detail page."""
+
+    def format_related(view: Any, context: Any, model: Any, name: str) -> Markup:
+        return link_to(endpoint, getattr(model, attribute or name))
+
+    return format_related

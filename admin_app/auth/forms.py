@@ -1,0 +1,47 @@
+"""Sign-in and "My account" forms (Flask-WTF, so every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+PAGE_SIZES = (20, 50, 100)
+SWATCHES = (
+    "default", "cerulean", "cosmo", "cyborg", "darkly", "flatly", "journal", "litera", "lumen", "lux",
+    "materia", "minty", "pulse", "sandstone", "simplex", "sketchy", "slate", "solar", "spacelab",
+    "superhero", "united", "yeti",
+)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username or email", validators=[DataRequired(), Length(max=120)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField("Sign in")
+
+
+def _long_enough(form: FlaskForm, field: PasswordField) -> None:
+    from admin_app.services.users import password_problem
+
+    if field.data and (problem := password_problem(field.data)):
+        raise ValidationError(problem)
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField("New password", validators=[DataRequired(), _long_enough, Length(max=256)])
+    confirm_password = PasswordField(
+        "Repeat new password", validators=[DataRequired(), EqualTo("new_password", "The passwords do not match.")]
+    )
+    submit_password = SubmitField("Change password")
+
+
+class PreferencesForm(FlaskForm):
+    page_size = SelectField("Rows per page", choices=[(str(n), str(n)) for n in PAGE_SIZES])
+    theme = SelectField("Theme", choices=[(s, s.title()) for s in SWATCHES])
+    submit_preferences = SubmitField("Save preferences")
+
+
+def default_page_size() -> int:
+    return int(current_app.config.get("ADMIN_PAGE_SIZE", 20))
