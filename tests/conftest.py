@@ -9,6 +9,7 @@ removed after each test, which is cheaper than rebuilding the schema and keeps r
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Iterator
@@ -40,9 +41,24 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    Tests hold an app context open (for ``db.session``); Flask would reuse it for the
+    requests, sharing ``g`` (the signed-in user, the CSRF token) and the database session
+    between requests. Running every request in an empty ``contextvars.Context`` gives it
+    its own, so tests see what a real browser would."""
+
+    def open(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("buffered", True)
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def make_app(url: str, **overrides: Any) -> Flask:
-    return create_app({**{k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()},
-                       "SQLALCHEMY_DATABASE_URI": url, **overrides})
+    app = create_app({**{k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()},
+                      "SQLALCHEMY_DATABASE_URI": url, **overrides})
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +98,24 @@ def db(app: Flask) -> Iterator[Any]:
         limiter.reset()
         yield _db
         empty_tables()
+
+
+@pytest.fixture
+def extra_app(app: Flask) -> Iterator[Any]:
+    """Build more apps on the suite's database (other settings, "another process");
+    their connections are closed and the shared limiter is given back afterwards."""
+    made: list[Flask] = []
+
+    def build(url: str | None = None, **overrides: Any) -> Flask:
+        made.append(make_app(url or app.config["SQLALCHEMY_DATABASE_URI"], **overrides))
+        return made[-1]
+
+    yield build
+    for other in made:
+        with other.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+    limiter.init_app(app)
 
 
 @pytest.fixture

@@ -64,3 +64,50 @@ def tag(**fields: Any) -> Tag:
 
 def comment(on: Post | None = None, **fields: Any) -> Comment:
     return _save(Comment(post=on or post(), **{"author_name": "Guest", "body": "Nice", **fields}))
+
+
+# --- helpers for the export tests ----------------------------------------------------------
+
+
+def cart_item(user: Customer | None = None, product_: Product | None = None, **fields: Any) -> Any:
+    from admin_app.models import CartItem
+
+    return _save(CartItem(user=user or customer(), product=product_ or product(), **{"quantity": 1, **fields}))
+
+
+def many_orders(count: int, user: Customer | None = None, product_: Product | None = None,
+                **fields: Any) -> list[Order]:
+    """``count`` orders of one customer, one item each, committed together (fast)."""
+    user = user or customer()
+    ship_to = user.addresses[0] if user.addresses else address(user)
+    item_product = product_ or product()
+    orders = []
+    # No autoflush: loading an expired attribute mid-loop must not flush half-built orders.
+    with db.session.no_autoflush:
+        for _ in range(count):
+            new = Order(user=user, address=ship_to, **fields)
+            new.items.append(OrderItem(product=item_product, quantity=1, price=item_product.price))
+            db.session.add(new)
+            orders.append(new)
+    db.session.commit()
+    return orders
+
+
+# --- helpers for the change-history (audit) tests ------------------------------------------
+
+
+def audit_entries(record: Any = None, action: str | None = None) -> list[Any]:
+    """Change-history entries, oldest first; only those of ``record`` / ``action`` if given."""
+    from sqlalchemy import inspect as _inspect
+    from sqlalchemy import select as _select
+
+    from admin_app.models import AuditLog
+
+    query = _select(AuditLog).order_by(AuditLog.id)
+    if record is not None:
+        query = query.where(AuditLog.entity_type == type(record).__name__,
+                            AuditLog.entity_id == ",".join(str(v) for v in _inspect(record).identity))
+    if action is not None:
+        query = query.where(AuditLog.action == action)
+    # Entries are written with Core behind the session's back: always take the stored values.
+    return list(db.session.scalars(query.execution_options(populate_existing=True)))

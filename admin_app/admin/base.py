@@ -12,8 +12,10 @@ from typing import Any
 
 import logging
 
-from flask import abort, flash, g, has_request_context, redirect, request, url_for
-from flask_admin import BaseView
+import tempfile
+
+from flask import Response, abort, flash, g, has_request_context, redirect, request, send_file, url_for
+from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
@@ -24,7 +26,9 @@ from wtforms import ValidationError
 from admin_app.admin.errors import describe_integrity_error
 from admin_app.admin.fields import ShopFilterConverter, ShopModelConverter
 from admin_app.auth.forms import PAGE_SIZES
-from admin_app.models import ROLES
+from admin_app.extensions import db
+from admin_app.models import ROLES, utcnow
+from admin_app.services.export import EXPORTS, ExportSpec, csv_stream, iter_rows, xlsx_write
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,13 @@ READ_ROLES = ROLES
 WRITE_ROLES = ("admin", "staff")
 ADMIN_ONLY = ("admin",)
 
+# An XLSX download is built in full before it is sent; past this many rows, use CSV
+# (which streams) or ``manage.py export``. Documented in the README.
+XLSX_VIEW_ROW_CAP = 100_000
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 # Flask-Admin view methods that change data; every other exposed method only reads.
-WRITE_METHODS = frozenset({"create_view", "edit_view", "delete_view", "ajax_update"})
+WRITE_METHODS = frozenset({"create_view", "edit_view", "ajax_update"})
 
 
 def current_role() -> str | None:
@@ -65,6 +74,8 @@ class RoleAccessMixin:
             return refused
         if name in WRITE_METHODS and not self.can_write():
             abort(403)
+        if name == "delete_view" and not getattr(self, "can_delete", False):
+            abort(403)
         if name == "action_view" and not self.is_action_allowed(request.form.get("action", "")):
             abort(403)
         return None
@@ -86,7 +97,6 @@ class ShopModelView(RoleAccessMixin, ModelView):
     can_set_page_size = True
     page_size_options = PAGE_SIZES
     can_export = True
-    export_types = ["csv"]
     filter_converter = ShopFilterConverter()
     model_form_converter = ShopModelConverter
 
@@ -120,6 +130,45 @@ class ShopModelView(RoleAccessMixin, ModelView):
     @action("delete", "Delete", "Are you sure you want to delete the selected records?")
     def action_delete(self, ids: list[str]) -> None:
         super().action_delete(tuple(self.ids_from(ids)))
+
+    # -- exports ------------------------------------------------------------------------
+
+    export_types = ["csv", "xlsx"]
+
+    def export_spec(self) -> ExportSpec:
+        """The columns this view exports (shared with ``manage.py export``)."""
+        return EXPORTS[self.endpoint]
+
+    def export_statement(self, spec: ExportSpec) -> Any:
+        """Exactly the list's rows: its search, filters and sort, every page, as one statement."""
+        view_args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(view_args.sort)
+        _count, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
+                                      view_args.filters, execute=False, page_size=0)
+        primary_key = self.model.__mapper__.primary_key[0]
+        return query.order_by(primary_key.desc()).options(*spec.loader_options()).statement
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type: str) -> Any:
+        if not self.can_export or export_type not in self.export_types:
+            abort(404)
+        spec = self.export_spec()
+        statement = self.export_statement(spec)
+        # The generator opens its own session: it runs after this request's context is gone.
+        rows = iter_rows(db.engine, statement, spec.columns)
+        filename = f"{self.endpoint}-{utcnow():%Y%m%d-%H%M}"
+        if export_type == "csv":
+            return Response(csv_stream(rows, spec.columns), mimetype="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
+        workbook = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        result = xlsx_write(rows, spec.columns, workbook, row_cap=XLSX_VIEW_ROW_CAP,
+                            sheet_title=self.name or self.endpoint)
+        workbook.seek(0)
+        response = send_file(workbook, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                             download_name=f"{filename}.xlsx")
+        if result.truncated:
+            response.headers["X-Export-Truncated"] = str(result.rows_written)
+        return response
 
     # -- friendly errors ----------------------------------------------------------------
 

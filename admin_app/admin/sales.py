@@ -84,6 +84,10 @@ class OrderView(ShopModelView):
         })
     ]
 
+    def get_query(self) -> Any:
+        # Subtotals for the whole page in the same SELECT (no query per order for its items).
+        return super().get_query().options(*Order.with_totals())
+
     def on_model_change(self, form: Any, model: Order, is_created: bool) -> None:
         for item in model.items:
             if item.price is None and item.product is not None:

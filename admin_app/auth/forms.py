@@ -38,8 +38,8 @@ class ChangePasswordForm(FlaskForm):
 
 
 class PreferencesForm(FlaskForm):
-    page_size = SelectField("Rows per page", choices=[(str(n), str(n)) for n in PAGE_SIZES])
-    theme = SelectField("Theme", choices=[(s, s.title()) for s in SWATCHES])
+    page_size = SelectField("Rows per page", choices=[str(n) for n in PAGE_SIZES])
+    theme = SelectField("Theme", choices=list(SWATCHES))
     submit_preferences = SubmitField("Save preferences")
 
 

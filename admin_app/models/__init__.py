@@ -1,17 +1,27 @@
 """Every model, importable from one place (``from admin_app.models import Order``)."""
 
 from admin_app.models.accounts import ROLES, Address, Customer, Employee, User
-from admin_app.models.base import JSONType, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
+from admin_app.models.audit import AUDIT_ACTIONS, AuditLog
+from admin_app.models.base import (
+    JSONType,
+    SoftDeleteMixin,
+    TimestampMixin,
+    UTCDateTime,
+    VersionedMixin,
+    utcnow,
+)
 from admin_app.models.catalog import MAX_MONEY, Category, Product
 from admin_app.models.content import POST_STATUSES, Comment, Post, Tag, post_tags
 from admin_app.models.sales import ORDER_STATUSES, CartItem, Order, OrderItem
 
 __all__ = [
+    "AUDIT_ACTIONS",
     "MAX_MONEY",
     "ORDER_STATUSES",
     "POST_STATUSES",
     "ROLES",
     "Address",
+    "AuditLog",
     "CartItem",
     "Category",
     "Comment",
@@ -27,6 +37,7 @@ __all__ = [
     "TimestampMixin",
     "UTCDateTime",
     "User",
+    "VersionedMixin",
     "post_tags",
     "utcnow",
 ]

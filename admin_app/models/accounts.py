@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from admin_app.extensions import db
-from admin_app.models.base import MutableJSONDict, SoftDeleteMixin, TimestampMixin
+from admin_app.models.base import MutableJSONDict, SoftDeleteMixin, TimestampMixin, VersionedMixin
 
 if TYPE_CHECKING:
     from admin_app.models.content import Post
@@ -34,7 +34,7 @@ ROLES = ("admin", "staff", "viewer")
 USER_TYPES = ("customer", "employee")
 
 
-class User(TimestampMixin, db.Model):
+class User(TimestampMixin, VersionedMixin, db.Model):
     """Anyone with an account; the ``type`` column tells customers from employees."""
 
     __tablename__ = "users"
@@ -52,7 +52,10 @@ class User(TimestampMixin, db.Model):
         MutableJSONDict, default=dict, nullable=False
     )
 
-    __mapper_args__ = {"polymorphic_on": "type", "polymorphic_abstract": True}
+    # Declaring mapper args replaces VersionedMixin's, so the version column is named here;
+    # Customer and Employee inherit it from this mapper.
+    __mapper_args__ = {"polymorphic_on": "type", "polymorphic_abstract": True,
+                       "version_id_col": VersionedMixin.version_id}
     __table_args__ = (
         # Case-insensitive uniqueness: "Alice" and "alice" are the same login.
         Index("uq_users_username_lower", func.lower(username), unique=True),
@@ -141,11 +144,19 @@ class Employee(UserMixin, User):
 
         return session_id_for(self)
 
+    def set_password(self, password: str) -> None:
+        super().set_password(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Sign this employee out everywhere, at each session's next request."""
+        self.session_token_version = (self.session_token_version or 1) + 1
+
     def has_role(self, *roles: str) -> bool:
         return bool(self.is_active) and self.role in roles
 
 
-class Address(TimestampMixin, db.Model):
+class Address(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "addresses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,3 +176,9 @@ class Address(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Address {self.id} {self.city!r}>"
+
+
+@event.listens_for(Employee.is_active, "set")
+def _end_sessions_on_deactivation(target: Employee, value: bool | None, oldvalue: Any, initiator: Any) -> None:
+    if oldvalue is True and not value:
+        target.end_sessions()

@@ -102,3 +102,26 @@ class SoftDeleteMixin:
     @classmethod
     def _is_deleted_expression(cls) -> ColumnElement[bool]:
         return cls.deleted_at.is_not(None)
+
+
+class VersionedMixin:
+    """Optimistic locking: every UPDATE checks and bumps ``version_id``.
+
+    Two people editing the same record no longer overwrite each other silently: the second
+    flush matches no row and raises :class:`sqlalchemy.orm.exc.StaleDataError`.
+
+    ``default=1`` also fills the column for Core inserts (the demo seeding) and the server
+    default for rows written with raw SQL or present before the column existed.
+
+    A model that declares its own ``__mapper_args__`` (``User``, for its polymorphic settings)
+    replaces this one and must name the column itself:
+    ``"version_id_col": VersionedMixin.version_id``. Subclasses of such a model (``Customer``,
+    ``Employee``) inherit the versioning from its mapper and must not name it again.
+    """
+
+    version_id: Mapped[int] = mapped_column(nullable=False, default=1, server_default="1")
+
+    # No ``declared_attr`` needed: declarative copies the mixin's column into each class
+    # and swaps that copy in for ``version_id_col`` (it does so for mixin columns named in
+    # ``version_id_col`` and ``polymorphic_on``), and it copies this dict per class.
+    __mapper_args__: dict[str, Any] = {"version_id_col": version_id}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin
+from admin_app.models.base import SoftDeleteMixin, TimestampMixin, VersionedMixin
 
 if TYPE_CHECKING:
     from admin_app.models.content import Post
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 MAX_MONEY = Decimal("99999999.99")  # the largest value Numeric(10, 2) holds
 
 
-class Category(TimestampMixin, SoftDeleteMixin, db.Model):
+class Category(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,7 +70,7 @@ class Category(TimestampMixin, SoftDeleteMixin, db.Model):
         return f"<Category {self.id} {self.name!r}>"
 
 
-class Product(TimestampMixin, SoftDeleteMixin, db.Model):
+class Product(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)

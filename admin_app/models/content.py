@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
 from admin_app.models.accounts import Employee, User
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime
+from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin
 from admin_app.models.catalog import Category
 
 POST_STATUSES = ("draft", "published", "archived")
@@ -22,7 +22,7 @@ post_tags = Table(
 )
 
 
-class Tag(db.Model):
+class Tag(VersionedMixin, db.Model):
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,7 +39,7 @@ class Tag(db.Model):
         return f"<Tag {self.id} {self.name!r}>"
 
 
-class Post(TimestampMixin, SoftDeleteMixin, db.Model):
+class Post(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "posts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,7 +69,7 @@ class Post(TimestampMixin, SoftDeleteMixin, db.Model):
         return f"<Post {self.id} {self.title!r}>"
 
 
-class Comment(TimestampMixin, SoftDeleteMixin, db.Model):
+class Comment(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)

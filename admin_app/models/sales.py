@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -17,19 +18,19 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, with_expression
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
 from admin_app.models.accounts import Address, Customer
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
+from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
 from admin_app.models.catalog import Product
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 ZERO = Decimal("0.00")
 
 
-class CartItem(db.Model):
+class CartItem(VersionedMixin, db.Model):
     __tablename__ = "cart_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,7 +62,7 @@ class CartItem(db.Model):
         return f"<CartItem {self.id} product={self.product_id} x{self.quantity}>"
 
 
-class OrderItem(db.Model):
+class OrderItem(VersionedMixin, db.Model):
     __tablename__ = "order_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,7 +95,7 @@ class OrderItem(db.Model):
         return f"<OrderItem {self.id} order={self.order_id} product={self.product_id} x{self.quantity}>"
 
 
-class Order(TimestampMixin, SoftDeleteMixin, db.Model):
+class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +105,10 @@ class Order(TimestampMixin, SoftDeleteMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default="pending", nullable=False, index=True)
     shipping_fee: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=ZERO, nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Filled by ``with_totals()`` in list queries: the subtotal computed by the database
+    # for a whole page at once, instead of loading every order's items.
+    queried_subtotal: Mapped[Decimal | None] = query_expression()
+    queried_item_count: Mapped[int | None] = query_expression()
 
     user: Mapped[Customer] = relationship(back_populates="orders")
     address: Mapped[Address] = relationship(back_populates="orders")
@@ -119,6 +124,8 @@ class Order(TimestampMixin, SoftDeleteMixin, db.Model):
 
     @hybrid_property
     def subtotal(self) -> Decimal:
+        if self.queried_subtotal is not None:
+            return Decimal(self.queried_subtotal).quantize(Decimal("0.01"))
         return sum((item.subtotal for item in self.items), ZERO)
 
     @subtotal.inplace.expression
@@ -139,6 +146,21 @@ class Order(TimestampMixin, SoftDeleteMixin, db.Model):
     @classmethod
     def _total_expression(cls) -> ColumnElement[Decimal]:
         return cls.subtotal + cls.shipping_fee
+
+    @property
+    def item_count(self) -> int:
+        return self.queried_item_count if self.queried_item_count is not None else len(self.items)
+
+    @classmethod
+    def with_totals(cls) -> tuple[Any, Any]:
+        """Query options: ``subtotal`` (so ``total``) and ``item_count`` computed in the same
+        SELECT, for lists and exports that would otherwise load every order's items."""
+        item_count = (
+            select(func.count(OrderItem.id)).where(OrderItem.order_id == cls.id)
+            .correlate_except(OrderItem).scalar_subquery()
+        )
+        return (with_expression(cls.queried_subtotal, cls.subtotal.expression),
+                with_expression(cls.queried_item_count, item_count))
 
     def __str__(self) -> str:
         return f"Order #{self.id}"

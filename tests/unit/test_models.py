@@ -290,3 +290,13 @@ def test_tutorial_attribute_names():
     assert post.author is author and author.posts == [post] and post.tags == [tag] and tag.posts == [post]
     assert post.comments == [comment] and comment.post is post
     assert isinstance(db.session.get(Address, home.id), Address)
+
+
+def test_subtotal_computed_in_the_query_matches_python():
+    lamp = f.product(price=Decimal("19.99"))
+    order = f.order(items=[(lamp, 3, Decimal("19.99"))], shipping_fee=Decimal("1.00"))
+    expected = (order.subtotal, order.total)
+    db.session.expunge_all()
+    loaded = db.session.scalars(select(Order).options(*Order.with_totals())).one()
+    assert "items" not in loaded.__dict__  # nothing was loaded per order
+    assert (loaded.subtotal, loaded.total) == expected == (Decimal("59.97"), Decimal("60.97"))

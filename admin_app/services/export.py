@@ -1,0 +1,714 @@
+"""The export engine: CSV and XLSX downloads of any entity, independent of Flask views.
+
+Pieces, each usable on its own:
+
+- :class:`ExportColumn` says what a column shows (a label, an attribute path such as
+  ``"user.username"`` or a callable, and a *kind* that drives formatting).
+- :class:`ExportSpec` bundles an entity's default columns, search columns and sort; the
+  registry :data:`EXPORTS` holds one per entity and :func:`build_statement` turns a spec
+  (plus a search text and extra filters) into a ``Select``. Soft-deleted rows never appear.
+- :func:`iter_rows` runs a statement in batches over a server-side cursor in its **own**
+  session, so it keeps working after Flask has torn down the request's app context (Flask
+  >= 3.1.2 does that before a streamed body is generated). Relationships named by dotted
+  column paths are eager-loaded in the same batched queries: the number of SQL statements
+  does not grow with the number of rows.
+- :func:`format_cell` is the one formatting rule shared by both formats, including the
+  formula-injection guard (text starting with ``= + - @ \\t \\r`` gets a leading ``'``).
+- :func:`csv_stream` yields UTF-8 (with BOM) CSV in ~64 KB chunks; :func:`xlsx_write`
+  writes a write-only openpyxl workbook with typed cells, capped at Excel's row limit.
+
+Typical use (what the ``export`` command and the admin views do)::
+
+    spec = EXPORTS["order"]
+    statement = build_statement(spec, search="alice")
+    rows = iter_rows(db.engine, statement, spec.columns)
+    for chunk in csv_stream(rows, spec.columns):
+        out.write(chunk)
+
+In a view, build everything while the request is alive and hand the generator over; do
+not wrap it in ``stream_with_context`` (it needs nothing from the context)::
+
+    rows = iter_rows(db.engine, build_statement(spec, search=q), spec.columns)  # db.engine now
+    return Response(csv_stream(rows, spec.columns), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import IO, Any, Literal
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy import Connection, Engine, Numeric, Select, func, inspect, or_, select, type_coerce
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.sql.elements import ColumnElement
+
+from admin_app.models import (
+    Address,
+    CartItem,
+    Category,
+    Comment,
+    Customer,
+    Employee,
+    Order,
+    OrderItem,
+    Post,
+    Product,
+    Tag,
+)
+
+Kind = Literal["text", "money", "int", "datetime", "date", "bool"]
+KINDS: tuple[Kind, ...] = ("text", "money", "int", "datetime", "date", "bool")
+
+#: Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Excel's sheet limit is 1,048,576 rows including the header row.
+XLSX_MAX_ROWS = 1_048_576
+#: Excel refuses (then "repairs") cells holding more characters than this.
+XLSX_MAX_CELL_CHARS = 32_767
+CSV_CHUNK_CHARS = 64 * 1024
+DEFAULT_BATCH_SIZE = 1000
+CENT = Decimal("0.01")
+MONEY_SQL = Numeric(12, 2)  # sums of Numeric(10, 2) can exceed 10 digits
+
+
+# --------------------------------------------------------------------------- columns
+
+
+Getter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """One exported column.
+
+    ``source`` is an attribute path (``"user.username"``; a ``None`` link gives ``None``;
+    a collection such as ``"tags.name"`` gives its values joined by ``", "``) or a callable
+    taking the row's object. Both see the statement's extra labelled columns (such as an
+    order's ``subtotal_amount``) as attributes too. Only dotted paths are eager-loaded
+    automatically; a callable that follows relationships needs them in ``ExportSpec.eager``.
+    """
+
+    label: str
+    source: str | Getter
+    kind: Kind = "text"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown column kind {self.kind!r}; expected one of {KINDS}")
+
+    @property
+    def header(self) -> str:
+        """The header shown to users; datetimes are exported in UTC and say so."""
+        return f"{self.label} (UTC)" if self.kind == "datetime" else self.label
+
+    @property
+    def path(self) -> str | None:
+        return self.source if isinstance(self.source, str) else None
+
+    def getter(self) -> Getter:
+        if callable(self.source):
+            return self.source
+        return _path_getter(self.source.split("."))
+
+
+def _path_getter(parts: list[str]) -> Getter:
+    def get(obj: Any) -> Any:
+        return _follow(obj, parts)
+
+    return get
+
+
+def _follow(obj: Any, parts: Sequence[str]) -> Any:
+    for index, part in enumerate(parts):
+        if obj is None:
+            return None
+        if isinstance(obj, (list, tuple, set)):
+            # A collection along the path: one cell listing every member's value.
+            values = (_follow(member, parts[index:]) for member in obj)
+            return ", ".join(str(value) for value in values if value is not None)
+        obj = getattr(obj, part)
+    if isinstance(obj, (list, tuple, set)):
+        return ", ".join(str(member) for member in obj)
+    return obj
+
+
+class _RowView:
+    """The row's entity, with the statement's extra labelled columns as attributes."""
+
+    __slots__ = ("_entity", "_extras")
+
+    def __init__(self, entity: Any, extras: dict[str, Any]) -> None:
+        self._entity = entity
+        self._extras = extras
+
+    def __getattr__(self, name: str) -> Any:
+        extras = object.__getattribute__(self, "_extras")
+        if name in extras:
+            return extras[name]
+        return getattr(object.__getattribute__(self, "_entity"), name)
+
+
+# --------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """An entity's export: default columns, search, sort, eager loads and base statement.
+
+    - ``search_columns``: attribute paths matched case-insensitively as substrings, OR-ed.
+      A path through a many-to-one relationship (``"user.email"``) becomes
+      ``user_id IN (SELECT id FROM users WHERE ...)``, one subquery per relationship, so a
+      search never scans a join; through a collection it becomes ``EXISTS``.
+    - ``search_by_id``: a numeric search text also matches the primary key.
+    - ``default_sort``: a callable returning ORDER BY clauses (newest first where the
+      entity has a date, else by id); the primary key is always added as a tie-breaker.
+    - ``eager``: relationship paths to load besides those implied by dotted column paths.
+    - ``base``: builds the ``select(model, *extra labelled columns)`` (for computed columns
+      such as order totals); defaults to ``select(model)``.
+    """
+
+    model: type
+    columns: tuple[ExportColumn, ...]
+    search_columns: tuple[str, ...] = ()
+    search_by_id: bool = True
+    default_sort: Callable[[], Sequence[ColumnElement[Any]]] | None = None
+    eager: tuple[str, ...] = ()
+    base: Callable[[], Select[Any]] | None = None
+    title: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.title or self.model.__name__
+
+    def loader_options(self) -> list[ExecutableOption]:
+        """Eager loads for every relationship that a column path or ``eager`` goes through."""
+        paths = [c.path.split(".")[:-1] for c in self.columns if c.path and "." in c.path]
+        paths += [p.split(".") for p in self.eager]
+        return _loader_options(self.model, paths)
+
+
+def _loader_options(model: type, paths: Iterable[Sequence[str]]) -> list[ExecutableOption]:
+    options: list[ExecutableOption] = []
+    seen: set[tuple[str, ...]] = set()
+    for path in paths:
+        mapper = inspect(model)
+        option: Any = None
+        walked: list[str] = []
+        for part in path:
+            relationship = mapper.relationships.get(part)
+            if relationship is None:
+                break  # a plain or hybrid attribute: nothing more to load
+            walked.append(part)
+            attribute = getattr(mapper.class_, part)
+            # Collections by SELECT ... IN (one query per batch: joined collections cannot
+            # be combined with yield_per); many-to-one by JOIN in the main query.
+            if relationship.uselist:
+                option = selectinload(attribute) if option is None else option.selectinload(attribute)
+            else:
+                option = joinedload(attribute) if option is None else option.joinedload(attribute)
+            mapper = relationship.mapper
+        if option is not None and tuple(walked) not in seen:
+            seen.add(tuple(walked))
+            options.append(option)
+    return options
+
+
+def _where_clauses(spec: ExportSpec, search: str | None,
+                   extra_where: Iterable[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+    model: Any = spec.model
+    clauses: list[ColumnElement[bool]] = list(extra_where)
+    if hasattr(model, "deleted_at"):
+        clauses.append(model.deleted_at.is_(None))
+    if search is not None and search.strip():
+        clauses.append(search_clause(spec, search.strip()))
+    return clauses
+
+
+def search_clause(spec: ExportSpec, text: str) -> ColumnElement[bool]:
+    """The OR of every search column matching ``text`` (case-insensitive substring)."""
+    model: Any = spec.model
+    mapper = inspect(model)
+    alternatives: list[ColumnElement[bool]] = []
+    # Group paths by their relationship so "user.username OR user.email" is one subquery.
+    by_relationship: dict[str, list[str]] = {}
+    for path in spec.search_columns:
+        head, _, rest = path.partition(".")
+        if rest:
+            by_relationship.setdefault(head, []).append(rest)
+        else:
+            alternatives.append(getattr(model, head).icontains(text, autoescape=True))
+    for name, rests in by_relationship.items():
+        relationship = mapper.relationships[name]
+        target: Any = relationship.mapper.class_
+        matches = or_(*(getattr(target, rest).icontains(text, autoescape=True) for rest in rests))
+        if relationship.uselist:
+            alternatives.append(getattr(model, name).any(matches))
+        else:
+            ((local, remote),) = relationship.local_remote_pairs
+            alternatives.append(local.in_(select(remote).where(matches)))
+    # Up to 18 digits always fits a BIGINT: never an out-of-range bind on PostgreSQL.
+    if spec.search_by_id and text.isdigit() and len(text) <= 18:
+        (primary_key,) = mapper.primary_key
+        alternatives.append(primary_key == int(text))
+    return or_(*alternatives) if alternatives else or_(False)
+
+
+def _sort_clauses(spec: ExportSpec, order_by: Sequence[Any] | None) -> list[Any]:
+    model: Any = spec.model
+    (primary_key,) = inspect(model).primary_key
+    if order_by is None:
+        order_by = list(spec.default_sort()) if spec.default_sort else [primary_key]
+    clauses = list(order_by)
+    # A unique tie-breaker makes the order (and so the file) the same on every database.
+    if not any(primary_key in _base_columns(clause) for clause in clauses):
+        descending = bool(clauses) and getattr(clauses[0], "modifier", None) is operators.desc_op
+        clauses.append(primary_key.desc() if descending else primary_key.asc())
+    return clauses
+
+
+def _base_columns(clause: Any) -> set[Any]:
+    """The table columns behind an ORDER BY clause (``Order.id``, ``Order.id.desc()``)."""
+    element = clause.__clause_element__() if hasattr(clause, "__clause_element__") else clause
+    element = getattr(element, "element", element)
+    return set(getattr(element, "proxy_set", ()))
+
+
+def build_statement(spec: ExportSpec, search: str | None = None,
+                    extra_where: Iterable[ColumnElement[bool]] = (),
+                    order_by: Sequence[Any] | None = None) -> Select[Any]:
+    """The ``Select`` an export runs: spec's base, live rows only, search, sort, eager loads.
+
+    ``extra_where`` adds filters (a view's active filters); ``order_by`` replaces the default
+    sort (the primary key is still appended as a tie-breaker).
+    """
+    statement = spec.base() if spec.base else select(spec.model)
+    where = _where_clauses(spec, search, extra_where)
+    if where:
+        statement = statement.where(*where)
+    return statement.order_by(*_sort_clauses(spec, order_by)).options(*spec.loader_options())
+
+
+def count_statement(spec: ExportSpec, search: str | None = None,
+                    extra_where: Iterable[ColumnElement[bool]] = ()) -> Select[tuple[int]]:
+    """``SELECT count(*)`` of the rows :func:`build_statement` would export (without the
+    computed columns' joins, which do not change the count)."""
+    statement = select(func.count()).select_from(spec.model)
+    where = _where_clauses(spec, search, extra_where)
+    return statement.where(*where) if where else statement
+
+
+def _order_base() -> Select[Any]:
+    """Orders with item count and subtotal computed in the same SELECT (not per row)."""
+    return select(Order).options(*Order.with_totals())
+
+
+def _col(label: str, source: str | Getter, kind: Kind = "text") -> ExportColumn:
+    return ExportColumn(label, source, kind)
+
+
+#: Every exportable entity, by the name the CLI and the views use.
+EXPORTS: dict[str, ExportSpec] = {
+    "order": ExportSpec(
+        model=Order,
+        title="orders",
+        base=_order_base,
+        columns=(
+            _col("ID", "id", "int"),
+            _col("Order date", "order_date", "datetime"),
+            _col("Status", "status"),
+            _col("Customer", "user.username"),
+            _col("Customer name", "user.full_name"),
+            _col("Email", "user.email"),
+            _col("Items", "item_count", "int"),
+            _col("Subtotal", "subtotal", "money"),
+            _col("Shipping fee", "shipping_fee", "money"),
+            _col("Total", "total", "money"),
+        ),
+        search_columns=("status", "user.username", "user.email"),
+        default_sort=lambda: (Order.order_date.desc(), Order.id.desc()),
+    ),
+    "orderitem": ExportSpec(
+        model=OrderItem,
+        title="order items",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("Order", "order_id", "int"),
+            _col("Order date", "order.order_date", "datetime"),
+            _col("Product", "product.name"),
+            _col("SKU", "product.sku"),
+            _col("Quantity", "quantity", "int"),
+            _col("Unit price", "price", "money"),
+            _col("Subtotal", "subtotal", "money"),
+        ),
+        search_columns=("product.name", "product.sku"),
+        default_sort=lambda: (OrderItem.id.desc(),),
+    ),
+    "product": ExportSpec(
+        model=Product,
+        title="products",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("SKU", "sku"),
+            _col("Name", "name"),
+            _col("Category", "category.name"),
+            _col("Price", "price", "money"),
+            _col("Stock", "stock", "int"),
+            _col("In stock", "is_in_stock", "bool"),
+            _col("Created", "created_at", "datetime"),
+        ),
+        search_columns=("name", "sku"),
+        default_sort=lambda: (Product.created_at.desc(), Product.id.desc()),
+    ),
+    "category": ExportSpec(
+        model=Category,
+        title="categories",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("Name", "name"),
+            _col("Parent", "parent.name"),
+            _col("Description", "description"),
+            _col("Created", "created_at", "datetime"),
+        ),
+        search_columns=("name", "description"),
+        default_sort=lambda: (Category.created_at.desc(), Category.id.desc()),
+    ),
+    "customer": ExportSpec(
+        model=Customer,
+        title="customers",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("Username", "username"),
+            _col("Email", "email"),
+            _col("First name", "first_name"),
+            _col("Last name", "last_name"),
+            _col("Loyalty points", "loyalty_points", "int"),
+            _col("Created", "created_at", "datetime"),
+        ),
+        search_columns=("username", "email", "first_name", "last_name"),
+        default_sort=lambda: (Customer.created_at.desc(), Customer.id.desc()),
+    ),
+    "address": ExportSpec(
+        model=Address,
+        title="addresses",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("Customer", "user.username"),
+            _col("Street", "street"),
+            _col("ZIP code", "zip_code"),
+            _col("City", "city"),
+            _col("State", "state"),
+            _col("Country", "country"),
+            _col("Default", "is_default", "bool"),
+            _col("Created", "created_at", "datetime"),
+        ),
+        search_columns=("street", "city", "zip_code", "country", "user.username"),
+        default_sort=lambda: (Address.created_at.desc(), Address.id.desc()),
+    ),
+    "post": ExportSpec(
+        model=Post,
+        title="posts",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("Title", "title"),
+            _col("Status", "status"),
+            _col("Author", "author.username"),
+            _col("Category", "category.name"),
+            _col("Tags", "tags.name"),
+            _col("Published", "published_at", "datetime"),
+            _col("Created", "created_at", "datetime"),
+        ),
+        search_columns=("title", "content"),
+        default_sort=lambda: (Post.created_at.desc(), Post.id.desc()),
+    ),
+    "comment": ExportSpec(
+        model=Comment,
+        title="comments",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("Post", "post.title"),
+            _col("Author", "author_name"),
+            _col("User", "user.username"),
+            _col("Comment", "body"),
+            _col("Approved", "is_approved", "bool"),
+            _col("Created", "created_at", "datetime"),
+        ),
+        search_columns=("author_name", "body"),
+        default_sort=lambda: (Comment.created_at.desc(), Comment.id.desc()),
+    ),
+    # Back-office accounts: never the password hash or session data.
+    "employee": ExportSpec(
+        model=Employee,
+        title="employees",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("Username", "username"),
+            _col("Name", "full_name"),
+            _col("Email", "email"),
+            _col("Role", "role"),
+            _col("Active", "is_active", "bool"),
+            _col("Department", "department"),
+            _col("Created", "created_at", "datetime"),
+        ),
+        search_columns=("username", "email", "first_name", "last_name"),
+        default_sort=lambda: (Employee.created_at.desc(),),
+    ),
+    "tag": ExportSpec(
+        model=Tag,
+        title="tags",
+        columns=(_col("ID", "id", "int"), _col("Name", "name")),
+        search_columns=("name",),
+        default_sort=lambda: (Tag.id.asc(),),
+    ),
+    "cartitem": ExportSpec(
+        model=CartItem,
+        title="cart items",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("Customer", "user.username"),
+            _col("Product", "product.name"),
+            _col("SKU", "product.sku"),
+            _col("Quantity", "quantity", "int"),
+            _col("Unit price", "product.price", "money"),
+            _col("Subtotal", "subtotal", "money"),
+            _col("Added", "added_at", "datetime"),
+        ),
+        search_columns=("user.username", "product.name", "product.sku"),
+        default_sort=lambda: (CartItem.added_at.desc(), CartItem.id.desc()),
+    ),
+}
+
+
+# --------------------------------------------------------------------------- rows
+
+
+Bind = Engine | Connection | Callable[[], Session]
+
+
+def iter_rows(bind: Bind, statement: Select[Any], columns: Sequence[ExportColumn],
+              batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[tuple[Any, ...]]:
+    """Yield one tuple of raw Python values per row of ``statement``, ``batch_size`` rows
+    at a time over a server-side cursor.
+
+    ``bind`` is an ``Engine`` (e.g. ``db.engine``, read while the app context still exists),
+    a ``Connection``, or a session factory. The generator opens its own session and closes
+    it in ``finally`` -- when exhausted, on error, and when closed early (a client that
+    disconnects makes the WSGI server call ``close()``: ``GeneratorExit``). It never touches
+    Flask's scoped session or app context.
+    """
+    getters = [column.getter() for column in columns]
+    session = Session(bind=bind) if isinstance(bind, (Engine, Connection)) else bind()
+    try:
+        # yield_per implies stream_results: a server-side cursor on PostgreSQL, and eager
+        # loads (selectinload) run once per batch instead of once per row.
+        result = session.execute(statement.execution_options(yield_per=batch_size))
+        try:
+            extra_keys = list(result.keys())[1:]
+            for partition in result.partitions():
+                for row in partition:
+                    target: Any = row[0]
+                    if extra_keys:
+                        target = _RowView(row[0], dict(zip(extra_keys, row[1:], strict=True)))
+                    yield tuple(get(target) for get in getters)
+        finally:
+            result.close()
+    finally:
+        session.close()
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def neutralise(text: str) -> str:
+    """Prefix ``'`` to text a spreadsheet would run as a formula (``=1+1``, ``@SUM(..)``)."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _to_utc(value: datetime) -> datetime:
+    # Naive datetimes only come from code outside the models (UTCDateTime is always
+    # aware); they are taken to be UTC, as everywhere else in the app.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _money(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite():
+        return None
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_cell(value: Any, kind: Kind = "text") -> str:
+    """The text of one CSV cell (and of XLSX text cells): the rule both formats share.
+
+    money ``12.50``; int ``42``; datetime ISO 8601 in UTC with offset
+    (``2026-11-25T14:53:56+00:00``); date ``2026-11-25``; bool ``yes``/``no``; ``None`` empty.
+    Genuine numbers stay numbers (``-12.50``); anything else is text and is neutralised.
+    """
+    if value is None:
+        return ""
+    if kind == "money":
+        amount = _money(value)
+        if amount is not None:
+            return f"{amount:f}"
+    elif kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            return str(int(value))
+    elif kind == "datetime":
+        if isinstance(value, datetime):
+            return _to_utc(value).isoformat(timespec="seconds")
+    elif kind == "date":
+        if isinstance(value, datetime):
+            return _to_utc(value).date().isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+    elif kind == "bool":
+        return "yes" if value else "no"
+    # Text, or a value that does not fit its declared kind: never trust it as a number.
+    return neutralise(str(value))
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
+               chunk_chars: int = CSV_CHUNK_CHARS) -> Iterator[bytes]:
+    """CSV as UTF-8 bytes: a BOM (so Excel reads UTF-8) and the header first, at once (the
+    download starts before the first query ends), then rows in chunks of ~``chunk_chars``.
+
+    Closing this generator early closes ``rows`` too (and so :func:`iter_rows`' session).
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # RFC 4180: CRLF, quotes around commas, quotes, newlines
+    try:
+        writer.writerow([neutralise(column.header) for column in columns])
+        yield codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+        kinds = [column.kind for column in columns]
+        for row in rows:
+            writer.writerow([format_cell(value, kind) for value, kind in zip(row, kinds, strict=True)])
+            if buffer.tell() >= chunk_chars:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+        if buffer.tell():
+            yield buffer.getvalue().encode("utf-8")
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+
+
+# --------------------------------------------------------------------------- XLSX
+
+
+@dataclass(frozen=True)
+class XlsxResult:
+    """What :func:`xlsx_write` wrote. ``truncated`` means more rows existed than ``row_cap``:
+    the file holds the first ``rows_written`` rows only (tell the user; CSV has no cap)."""
+
+    rows_written: int
+    truncated: bool
+    row_cap: int
+
+
+_NUMBER_FORMATS: dict[str, str] = {
+    "money": "#,##0.00",
+    "int": "0",
+    "datetime": "yyyy-mm-dd hh:mm:ss",
+    "date": "yyyy-mm-dd",
+}
+_WIDTHS: dict[str, int] = {"money": 14, "int": 10, "datetime": 20, "date": 12, "bool": 8, "text": 24}
+
+
+def _xlsx_text(value: Any, kind: Kind) -> str:
+    text = format_cell(value, kind)
+    # openpyxl refuses control characters Excel cannot store; Excel refuses huge cells.
+    return ILLEGAL_CHARACTERS_RE.sub("", text)[:XLSX_MAX_CELL_CHARS]
+
+
+def _xlsx_cell(sheet: Any, value: Any, kind: Kind) -> WriteOnlyCell:
+    typed: Any = None
+    if value is not None:
+        if kind == "money":
+            typed = _money(value)
+        elif kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            typed = value
+        elif kind == "datetime" and isinstance(value, datetime):
+            typed = _to_utc(value).replace(tzinfo=None)  # Excel has no time zones: UTC
+        elif kind == "date" and isinstance(value, date):
+            typed = _to_utc(value).date() if isinstance(value, datetime) else value
+    if typed is not None:
+        cell = WriteOnlyCell(sheet, value=typed)
+        cell.number_format = _NUMBER_FORMATS[kind]
+        return cell
+    cell = WriteOnlyCell(sheet, value=_xlsx_text(value, kind) if value is not None else None)
+    if value is not None:
+        # Belt and braces: the text is already neutralised, and an explicit string type
+        # means openpyxl can never store it as a formula.
+        cell.data_type = "s"
+    return cell
+
+
+def xlsx_write(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn], fileobj: IO[bytes] | str,
+               row_cap: int = XLSX_MAX_ROWS - 1, sheet_title: str = "Export") -> XlsxResult:
+    """Write ``rows`` as an .xlsx workbook (openpyxl write-only mode) to ``fileobj``.
+
+    Money and integers are numbers, datetimes real (naive, UTC: the header says so), dates
+    dates, everything else neutralised text stored as a string, never as a formula.
+    At most ``row_cap`` data rows are written (default: Excel's limit of 1,048,576 rows
+    minus the header). If more exist, writing stops, the file is still valid, and the
+    result says ``truncated=True``: the caller must tell the user.
+    ``rows`` is closed (if it can be) when done, so an :func:`iter_rows` session ends here.
+    """
+    if not 0 < row_cap <= XLSX_MAX_ROWS - 1:
+        raise ValueError(f"row_cap must be between 1 and {XLSX_MAX_ROWS - 1:,}")
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=sheet_title[:31])
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(
+            _WIDTHS[column.kind], len(column.header) + 2)
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=_xlsx_text(column.header, "text"))
+        cell.data_type = "s"
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    kinds = [column.kind for column in columns]
+    written = 0
+    truncated = False
+    try:
+        for row in rows:
+            if written >= row_cap:
+                truncated = True
+                break
+            sheet.append([_xlsx_cell(sheet, value, kind) for value, kind in zip(row, kinds, strict=True)])
+            written += 1
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+    workbook.save(fileobj)
+    return XlsxResult(rows_written=written, truncated=truncated, row_cap=row_cap)

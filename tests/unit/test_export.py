@@ -1,0 +1,466 @@
+"""The export engine (admin_app.services.export) and the ``export`` command: what a user
+finds in the downloaded CSV / XLSX, and that the export streams with a bounded number of
+SQL statements and without needing Flask's app context."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask, Response, has_app_context
+from openpyxl import load_workbook
+from sqlalchemy import event
+
+from admin_app.extensions import db
+from admin_app.models import Product
+from admin_app.services.export import (
+    EXPORTS,
+    ExportColumn,
+    build_statement,
+    count_statement,
+    csv_stream,
+    format_cell,
+    iter_rows,
+    xlsx_write,
+)
+from tests import factories as f
+from tests.conftest import make_app
+
+DANGEROUS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTabbed", "\rReturn"]
+# XML turns a stored CR into LF when the workbook is read back: compare XLSX text that way.
+XLSX_SAFE = ["'" + text.replace("\r", "\n") for text in DANGEROUS]
+WHEN = datetime(2026, 11, 25, 14, 53, 56, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def export_csv(entity: str, search: str | None = None, **kwargs: Any) -> list[list[str]]:
+    """The rows (header first) a user finds in the CSV download of ``entity``."""
+    spec = EXPORTS[entity]
+    data = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec, search=search, **kwargs),
+                                         spec.columns), spec.columns))
+    return parse_csv(data)
+
+
+def parse_csv(data: bytes) -> list[list[str]]:
+    assert data.startswith(codecs.BOM_UTF8), "Excel needs the BOM to read UTF-8"
+    return list(csv.reader(io.StringIO(data[len(codecs.BOM_UTF8):].decode("utf-8"), newline="")))
+
+
+def as_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
+    header, *body = rows
+    return [dict(zip(header, row, strict=True)) for row in body]
+
+
+def export_xlsx(entity: str, search: str | None = None) -> tuple[Any, Any]:
+    spec = EXPORTS[entity]
+    buffer = io.BytesIO()
+    result = xlsx_write(iter_rows(db.engine, build_statement(spec, search=search), spec.columns),
+                        spec.columns, buffer)
+    buffer.seek(0)
+    return load_workbook(buffer).active, result
+
+
+class StatementCounter:
+    """Counts the SQL statements sent to the database while active."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(db.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        event.remove(db.engine, "before_cursor_execute", self)
+
+
+def count_statements(entity: str) -> tuple[int, int]:
+    """(SQL statements, data rows) of a full CSV export of ``entity``."""
+    db.session.remove()  # nothing cached in the test's session can hide a query
+    with StatementCounter() as counter:
+        rows = export_csv(entity)
+    return len(counter.statements), len(rows) - 1
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "text"),
+    [
+        (Decimal("12.5"), "money", "12.50"),
+        (Decimal("-12.50"), "money", "-12.50"),
+        (Decimal("0.005"), "money", "0.01"),
+        (Decimal("99999999.99"), "money", "99999999.99"),
+        (7, "money", "7.00"),
+        (42, "int", "42"),
+        (-3, "int", "-3"),
+        (WHEN, "datetime", "2026-11-25T14:53:56+00:00"),
+        (WHEN.astimezone(timezone(timedelta(hours=2))), "datetime", "2026-11-25T14:53:56+00:00"),
+        (date(2026, 11, 25), "date", "2026-11-25"),
+        (WHEN, "date", "2026-11-25"),
+        (True, "bool", "yes"),
+        (False, "bool", "no"),
+        (None, "text", ""),
+        (None, "money", ""),
+        ("Zoë's café, \"Ärger\"", "text", "Zoë's café, \"Ärger\""),
+        *[(text, "text", "'" + text) for text in DANGEROUS],
+        # A value that is not what its column claims is text, so it is neutralised too.
+        ("-12.50 or =cmd", "money", "'-12.50 or =cmd"),
+        ("=2", "int", "'=2"),
+    ],
+)
+def test_format_cell(value, kind, text):
+    assert format_cell(value, kind) == text
+
+
+def test_unknown_column_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown column kind"):
+        ExportColumn("Price", "price", "currency")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def test_csv_neutralises_every_formula_prefix_but_keeps_negative_numbers():
+    columns = [ExportColumn("Amount", "a", "money"), ExportColumn("Note", "n"), ExportColumn("Qty", "q", "int")]
+    rows = [(Decimal("-12.50"), text, -4) for text in DANGEROUS]
+    parsed = parse_csv(b"".join(csv_stream(iter(rows), columns)))
+    assert parsed[0] == ["Amount", "Note", "Qty"]
+    assert [row[0] for row in parsed[1:]] == ["-12.50"] * len(DANGEROUS)
+    assert [row[1] for row in parsed[1:]] == ["'" + text for text in DANGEROUS]
+    assert [row[2] for row in parsed[1:]] == ["-4"] * len(DANGEROUS)
+
+
+def test_product_csv_shows_dangerous_names_as_plain_text():
+    for name in DANGEROUS:
+        f.product(name=name, price=Decimal("12.5"))
+    rows = as_dicts(export_csv("product"))
+    assert sorted(row["Name"] for row in rows) == sorted("'" + name for name in DANGEROUS)
+    assert {row["Price"] for row in rows} == {"12.50"}
+    assert {row["In stock"] for row in rows} == {"yes"}
+
+
+def test_order_csv_shows_customer_amounts_and_iso_dates():
+    alice = f.customer(username="alice", email="alice@example.com", first_name="Alice", last_name="Ärger")
+    lamp, desk = f.product(price=Decimal("12.25")), f.product(price=Decimal("100.00"))
+    order = f.order(alice, items=[(lamp, 2, Decimal("12.25")), (desk, 1, Decimal("99.99"))],
+                    order_date=WHEN, status="paid", shipping_fee=Decimal("4.5"))
+    empty = f.order(alice, order_date=WHEN - timedelta(days=1))
+
+    header, *body = export_csv("order")
+    assert header == ["ID", "Order date (UTC)", "Status", "Customer", "Customer name", "Email", "Items",
+                      "Subtotal", "Shipping fee", "Total"]
+    assert body == [
+        [str(order.id), "2026-11-25T14:53:56+00:00", "paid", "alice", "Alice Ärger", "alice@example.com",
+         "2", "124.49", "4.50", "128.99"],
+        [str(empty.id), "2026-11-24T14:53:56+00:00", "pending", "alice", "Alice Ärger", "alice@example.com",
+         "0", "0.00", "0.00", "0.00"],
+    ]
+
+
+def test_csv_quotes_commas_quotes_and_newlines_and_keeps_accents():
+    description = 'Ein "Klassiker", gut\nund günstig; Zoë'
+    f.category(name="Küche, Bad & Zoë", description=description)
+    rows = as_dicts(export_csv("category"))
+    assert [(row["Name"], row["Description"]) for row in rows] == [("Küche, Bad & Zoë", description)]
+
+
+def test_collections_are_listed_in_one_cell():
+    post = f.post(title="Sale", tags=[f.tag(name="news"), f.tag(name="deals")])
+    rows = as_dicts(export_csv("post"))
+    assert [(row["ID"], row["Title"], row["Tags"]) for row in rows] == [(str(post.id), "Sale", "deals, news")]
+
+
+def test_csv_chunks_are_neither_one_string_nor_one_per_row():
+    f.many_orders(300)
+    spec = EXPORTS["order"]
+    chunks = list(csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns), spec.columns,
+                             chunk_chars=4096))
+    assert chunks[0].startswith(codecs.BOM_UTF8) and chunks[0].count(b"\r\n") == 1  # header at once
+    assert 3 <= len(chunks) < 300
+    assert all(len(chunk) < 4096 + 500 for chunk in chunks)
+
+
+# --------------------------------------------------------------------------- XLSX
+
+
+def test_xlsx_has_typed_cells_and_never_a_formula():
+    alice = f.customer(username="=HYPERLINK(\"http://evil\")", first_name="Zoë", last_name="Ärger")
+    lamp = f.product(name="@lamp", price=Decimal("12.25"))
+    order = f.order(alice, items=[(lamp, 2, Decimal("12.25"))], order_date=WHEN, shipping_fee=Decimal("4.5"))
+
+    sheet, result = export_xlsx("order")
+    assert (result.rows_written, result.truncated) == (1, False)
+    rows = list(sheet.iter_rows())
+    assert all(cell.data_type != "f" for row in rows for cell in row)
+    header = [cell.value for cell in rows[0]]
+    values = dict(zip(header, [cell.value for cell in rows[1]], strict=True))
+    assert header[1] == "Order date (UTC)"
+    assert values["ID"] == order.id
+    assert values["Order date (UTC)"] == datetime(2026, 11, 25, 14, 53, 56)  # a real date, in UTC
+    assert isinstance(values["Order date (UTC)"], datetime)
+    assert values["Items"] == 1
+    assert (values["Subtotal"], values["Shipping fee"], values["Total"]) == (24.5, 4.5, 29.0)
+    assert values["Customer"] == "'=HYPERLINK(\"http://evil\")"
+    assert values["Customer name"] == "Zoë Ärger"
+
+
+def test_xlsx_neutralises_like_csv_and_keeps_negative_numbers():
+    columns = [ExportColumn("Amount", "a", "money"), ExportColumn("Note", "n"), ExportColumn("Day", "d", "date"),
+               ExportColumn("Paid", "p", "bool")]
+    buffer = io.BytesIO()
+    xlsx_write(iter([(Decimal("-12.50"), text, date(2026, 1, 2), True) for text in DANGEROUS]), columns, buffer)
+    rows = list(load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(values_only=True))
+    assert rows[0] == ("Amount", "Note", "Day", "Paid")
+    assert [row[0] for row in rows[1:]] == [-12.5] * len(DANGEROUS)
+    assert [row[1] for row in rows[1:]] == XLSX_SAFE
+    assert rows[1][2] == datetime(2026, 1, 2)  # openpyxl reads dates back as datetimes
+    assert rows[1][3] == "yes"
+
+
+def test_xlsx_stops_at_the_row_cap_and_says_so():
+    columns = [ExportColumn("N", "n", "int")]
+    closed = []
+
+    def numbers() -> Iterator[tuple[int]]:
+        try:
+            yield from ((n,) for n in range(10))
+        finally:
+            closed.append(True)
+
+    buffer = io.BytesIO()
+    result = xlsx_write(numbers(), columns, buffer, row_cap=3)
+    assert (result.rows_written, result.truncated, result.row_cap) == (3, True, 3)
+    assert closed == [True]
+    assert [row for row in load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(values_only=True)] == [
+        ("N",), (0,), (1,), (2,)]
+    with pytest.raises(ValueError, match="row_cap"):
+        xlsx_write(iter([]), columns, io.BytesIO(), row_cap=1_048_576)
+
+
+# --------------------------------------------------------------------------- search, sort, soft delete
+
+
+def test_order_search_matches_customer_username_email_and_order_id_case_insensitively():
+    alice = f.customer(username="AliceW", email="wonder@example.com")
+    bob = f.customer(username="bob", email="builder@example.org")
+    alice_orders = [f.order(alice, order_date=WHEN - timedelta(days=n)) for n in range(2)]
+    bob_order = f.order(bob, order_date=WHEN)
+
+    def ids(search: str) -> list[str]:
+        return [row["ID"] for row in as_dicts(export_csv("order", search=search))]
+
+    assert ids("alicew") == [str(o.id) for o in alice_orders]  # newest first
+    assert ids("EXAMPLE.ORG") == [str(bob_order.id)]
+    assert ids(str(bob_order.id)) == [str(bob_order.id)]
+    assert ids("%") == []  # wildcards in the search text are literal
+    assert ids("nobody") == []
+    assert len(ids("  ")) == 3  # blank search: everything
+
+
+def test_default_sort_is_newest_first_or_by_id():
+    old = f.product(name="old")
+    new = f.product(name="new")
+    old.created_at = WHEN - timedelta(days=3)
+    new.created_at = WHEN
+    db.session.commit()
+    assert [row["Name"] for row in as_dicts(export_csv("product"))] == ["new", "old"]
+    tags = [f.tag(name=name) for name in ("b", "a", "c")]
+    assert [row["ID"] for row in as_dicts(export_csv("tag"))] == [str(t.id) for t in tags]
+
+
+def test_caller_sort_and_filters_are_applied_with_a_stable_tie_breaker():
+    products = [f.product(name=name, price=Decimal(price)) for name, price in
+                (("a", "5.00"), ("b", "9.00"), ("c", "5.00"))]
+    rows = as_dicts(export_csv("product", order_by=[Product.price.desc()],
+                               extra_where=[Product.name != "zzz"]))
+    assert [row["Name"] for row in rows] == ["b", "c", "a"]  # equal prices: higher id first
+    assert [row["Name"] for row in as_dicts(export_csv("product", extra_where=[Product.price < 6]))] == ["c", "a"]
+    assert len(products) == 3
+
+
+def test_soft_deleted_rows_are_never_exported():
+    keep, gone = f.customer(username="keep"), f.customer(username="gone")
+    live_order, dead_order = f.order(keep), f.order(keep)
+    live_product, dead_product = f.product(name="live"), f.product(name="dead")
+    for record in (gone, dead_order, dead_product):
+        record.soft_delete()
+    db.session.commit()
+    assert [row["Username"] for row in as_dicts(export_csv("customer"))] == ["keep"]
+    assert [row["ID"] for row in as_dicts(export_csv("order"))] == [str(live_order.id)]
+    assert [row["Name"] for row in as_dicts(export_csv("product"))] == ["live"]
+    assert [row["Name"] for row in as_dicts(export_csv("product", search="dead"))] == []
+    assert db.session.scalar(count_statement(EXPORTS["customer"])) == 1
+    assert live_product and dead_order
+
+
+# --------------------------------------------------------------------------- queries and streaming
+
+
+def test_statement_count_does_not_grow_with_the_number_of_orders():
+    f.many_orders(30)
+    small = count_statements("order")
+    f.many_orders(270)
+    large = count_statements("order")
+    assert small == (1, 30) and large == (1, 300)
+
+
+def make_every_entity(n: int) -> None:
+    author = f.employee()
+    parent = f.category()
+    for _ in range(n):
+        buyer = f.customer()
+        item = f.product(category=f.category(parent=parent))
+        f.order(buyer, items=[(item, 1, item.price)])
+        f.cart_item(buyer, item)
+        post = f.post(author, category=parent, tags=[f.tag(), f.tag()])
+        f.comment(post, user=buyer)
+
+
+@pytest.mark.parametrize("entity", sorted(EXPORTS))
+def test_every_entity_exports_in_a_bounded_number_of_statements(entity):
+    make_every_entity(3)
+    few, few_rows = count_statements(entity)
+    make_every_entity(12)
+    many, many_rows = count_statements(entity)
+    assert 0 < few_rows < many_rows
+    # One query; plus one per batch for a collection column (post tags).
+    assert few == many <= 2
+
+
+def test_csv_streams_before_the_last_row_is_fetched():
+    f.many_orders(300)
+    spec = EXPORTS["order"]
+    fetched = 0
+
+    def counted() -> Iterator[tuple[Any, ...]]:
+        nonlocal fetched
+        for row in iter_rows(db.engine, build_statement(spec), spec.columns, batch_size=50):
+            fetched += 1
+            yield row
+
+    stream = csv_stream(counted(), spec.columns, chunk_chars=1024)
+    header = next(stream)
+    assert header.count(b"\r\n") == 1 and fetched == 0  # the header goes out before any query
+    first_rows = next(stream)
+    assert first_rows.count(b"\r\n") >= 1
+    assert fetched < 300
+    rest = b"".join(stream)
+    assert fetched == 300
+    assert len(parse_csv(header + first_rows + rest)) == 301
+
+
+def test_rows_are_read_without_any_flask_app_context():
+    f.many_orders(5)
+    spec = EXPORTS["order"]
+    statement, engine = build_statement(spec), db.engine  # read in the request, as a view would
+    db.session.remove()
+    outcome: dict[str, Any] = {}
+
+    def download() -> None:  # a new thread starts with no app context, like a streamed body
+        try:
+            outcome["context"] = has_app_context()
+            outcome["data"] = b"".join(csv_stream(iter_rows(engine, statement, spec.columns), spec.columns))
+        except BaseException as error:  # noqa: BLE001 - reported to the test thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=download)
+    worker.start()
+    worker.join()
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["context"] is False
+    assert len(parse_csv(outcome["data"])) == 6
+
+
+def test_a_streamed_flask_response_outlives_the_app_context(app):
+    """The view pattern from the export module's docs, on Flask >= 3.1.2 which tears the
+    app context down before the body is generated."""
+    f.many_orders(40)
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    spec = EXPORTS["order"]
+
+    @other.get("/orders.csv")
+    def orders_csv() -> Response:
+        rows = iter_rows(db.engine, build_statement(spec), spec.columns)
+        return Response(csv_stream(rows, spec.columns), mimetype="text/csv")
+
+    try:
+        response = other.test_client().get("/orders.csv")
+        assert response.status_code == 200
+        rows = parse_csv(response.get_data())
+        assert len(rows) == 41 and rows[1][3].startswith("customer")
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_closing_the_stream_early_releases_the_connection():
+    f.many_orders(30)
+    spec = EXPORTS["order"]
+    db.session.remove()
+    pool = db.engine.pool
+    before = pool.checkedout()
+    stream = csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns, batch_size=5),
+                        spec.columns, chunk_chars=10)
+    next(stream), next(stream)
+    assert pool.checkedout() == before + 1
+    stream.close()  # what the WSGI server does when the client goes away (GeneratorExit)
+    assert pool.checkedout() == before
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_export_command_writes_csv_to_a_file(runner, tmp_path):
+    keep = f.customer(username="keep")
+    orders = [f.order(keep, order_date=WHEN - timedelta(hours=n)) for n in range(3)]
+    f.order(f.customer(username="other"))
+    target = tmp_path / "orders.csv"
+    result = runner.invoke(args=["export", "order", "--format", "csv", "--search", "KEEP",
+                                 "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    rows = as_dicts(parse_csv(target.read_bytes()))
+    assert [row["ID"] for row in rows] == [str(o.id) for o in orders]
+    assert result.stdout == ""
+    assert "Exported 3 orders" in result.stderr
+
+
+def test_export_command_writes_xlsx_to_a_file(runner, tmp_path):
+    for name in DANGEROUS:
+        f.product(name=name)
+    target = tmp_path / "products.xlsx"
+    result = runner.invoke(args=["export", "product", "--format", "xlsx", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(target).active
+    rows = list(sheet.iter_rows())
+    assert len(rows) == 1 + len(DANGEROUS)
+    assert all(cell.data_type != "f" for row in rows for cell in row)
+    assert sorted(row[2].value for row in rows[1:]) == sorted(XLSX_SAFE)
+
+
+def test_export_command_writes_only_csv_to_stdout(runner):
+    f.tag(name="Zoë")
+    result = runner.invoke(args=["export", "tag"])
+    assert result.exit_code == 0, result.output
+    assert parse_csv(result.stdout_bytes) == [["ID", "Name"], [result.stdout_bytes.decode().split("\r\n")[1]
+                                                                  .split(",")[0], "Zoë"]]
+    assert result.stderr == ""
+
+
+def test_export_command_refuses_an_unknown_entity(runner):
+    result = runner.invoke(args=["export", "invoice"])
+    assert result.exit_code == 2
+    assert "'invoice' is not one of 'address', 'cartitem'" in result.output
