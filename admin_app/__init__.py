@@ -41,9 +41,13 @@ def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound instances from :mod:`admin_app.extensions`."""
     from admin_app import models  # noqa: F401 - registers every table on the metadata
+    from admin_app.database import register_sqlite_pragmas
     from admin_app.extensions import csrf, db, limiter, login_manager, migrate
+    from admin_app.services.audit import register_audit_listeners
 
     db.init_app(app)
+    register_sqlite_pragmas()
+    register_audit_listeners()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

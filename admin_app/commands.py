@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from admin_app.extensions import db
+from admin_app.services.audit import CLI, audit_actor
 from admin_app.models import ROLES, Employee
 from admin_app.services.demo_data import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
 from admin_app.services.users import UserError, create_employee, find_user_by_login
@@ -32,6 +33,7 @@ def _read_password(password_stdin: bool) -> str:
 @click.option("--first-name")
 @click.option("--last-name")
 @with_appcontext
+@audit_actor(CLI)
 def create_user_command(username: str, email: str, role: str, password_stdin: bool,
                         first_name: str | None, last_name: str | None) -> None:
     """Create a back-office employee account."""
@@ -62,6 +64,7 @@ def _progress_reporter(total: int):
 @click.option("--posts", default=DemoSizes.posts, show_default=True)
 @click.option("--bench", is_flag=True, help="Bench scale: 50k customers, 10k products, 200k orders, ~1M items.")
 @with_appcontext
+@audit_actor(CLI)
 def seed_demo_command(seed: int, customers: int, products: int, orders: int, items_per_order: int,
                       posts: int, bench: bool) -> None:
     """Fill an empty database with realistic, deterministic demo data."""
@@ -107,7 +110,8 @@ def prepare_demo() -> str:
 @with_appcontext
 def demo_command(host: str, port: int) -> None:
     """Migrate, load demo data, and serve the back office for a first look."""
-    password = prepare_demo()
+    with audit_actor(CLI):
+        password = prepare_demo()
     click.echo(
         f"\n  Back office: http://{host}:{port}/admin/\n"
         f"  Log in as {DEMO_ADMIN!r} with password {password!r}\n"

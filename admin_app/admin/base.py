@@ -2,17 +2,16 @@
 
 - :class:`RoleAccessMixin`: sign-in required, roles checked on the server for every view
   and every action (anonymous → login page, signed in without the role → 403).
-- :class:`ShopModelView`: the base of every model view (access, per-user page size,
-  sensible defaults); later mixins add soft delete, history and export safety.
+- :class:`ShopModelView`: the base of every model view: access, per-user page size,
+  soft delete with restore and purge (see :mod:`admin_app.admin.soft_delete`), streaming
+  and safe exports, and friendly messages for constraint violations.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import logging
-
 import tempfile
+from typing import Any
 
 from flask import Response, abort, flash, g, has_request_context, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
@@ -20,11 +19,14 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import MANYTOONE, ONETOMANY
 from wtforms import ValidationError
 
 from admin_app.admin.errors import describe_integrity_error
 from admin_app.admin.fields import ShopFilterConverter, ShopModelConverter
+from admin_app.admin.soft_delete import DeletedFilter, has_soft_delete, live_only_inline, live_only_refs
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
 from admin_app.models import ROLES, utcnow
@@ -42,7 +44,9 @@ XLSX_VIEW_ROW_CAP = 100_000
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Flask-Admin view methods that change data; every other exposed method only reads.
-WRITE_METHODS = frozenset({"create_view", "edit_view", "ajax_update"})
+WRITE_METHODS = frozenset({"create_view", "edit_view", "ajax_update", "restore_view"})
+# Actions that only make sense for models with soft delete, and who may use them.
+SOFT_DELETE_ACTIONS = {"restore": WRITE_ROLES, "purge": ADMIN_ONLY}
 
 
 def current_role() -> str | None:
@@ -83,7 +87,27 @@ class RoleAccessMixin:
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
             return self.can_delete
+        if name in SOFT_DELETE_ACTIONS:
+            return current_role() in SOFT_DELETE_ACTIONS[name] and super().is_action_allowed(name)  # type: ignore[misc]
         return self.can_write() and super().is_action_allowed(name)  # type: ignore[misc]
+
+
+def refuse_new_references_to_deleted(record: Any) -> None:
+    """A form may keep pointing at a deleted record (an old order's product) but may not
+    newly pick one (a new order item for a deleted product), here or in its inline rows."""
+    state = sa_inspect(record)
+    for relationship in state.mapper.relationships:
+        history = state.attrs[relationship.key].history
+        if relationship.direction is MANYTOONE:
+            for target in history.added:
+                if target is not None and getattr(target, "deleted_at", None) is not None:
+                    raise ValidationError(f"{target} is deleted and cannot be chosen as {relationship.key}.")
+        elif relationship.direction is ONETOMANY and relationship.cascade.save_update:
+            for child in state.dict.get(relationship.key) or ():  # only collections already loaded
+                if child is not None and not isinstance(child, type(record)):
+                    child_state = sa_inspect(child)
+                    if child_state.pending or child_state.modified:
+                        refuse_new_references_to_deleted(child)
 
 
 class ShopBaseView(RoleAccessMixin, BaseView):
@@ -99,6 +123,13 @@ class ShopModelView(RoleAccessMixin, ModelView):
     can_export = True
     filter_converter = ShopFilterConverter()
     model_form_converter = ShopModelConverter
+
+    def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        self.soft_delete = has_soft_delete(model)
+        # Ajax look-ups (also in inline rows) never suggest deleted records.
+        self.form_ajax_refs = live_only_refs(model, self.form_ajax_refs)
+        self.inline_models = live_only_inline(self.inline_models)
+        super().__init__(model, *args, **kwargs)
 
     # Buttons follow the role, and the same check guards the URLs in _handle_view.
     @property
@@ -130,6 +161,127 @@ class ShopModelView(RoleAccessMixin, ModelView):
     @action("delete", "Delete", "Are you sure you want to delete the selected records?")
     def action_delete(self, ids: list[str]) -> None:
         super().action_delete(tuple(self.ids_from(ids)))
+
+    # -- soft delete --------------------------------------------------------------------
+
+    def init_actions(self) -> None:
+        super().init_actions()
+        if not self.soft_delete:
+            self._actions = [(n, t) for n, t in self._actions if n not in SOFT_DELETE_ACTIONS]
+            for name in SOFT_DELETE_ACTIONS:
+                self._actions_data.pop(name, None)
+
+    def get_filters(self) -> Any:
+        filters = list(super().get_filters() or [])
+        if getattr(self, "soft_delete", False):
+            filters.append(DeletedFilter(self.model.deleted_at))
+        return filters or None
+
+    def _live(self, query: Any) -> Any:
+        if self.soft_delete and not g.get("include_deleted"):
+            return query.filter(self.model.deleted_at.is_(None))
+        return query
+
+    def get_query(self) -> Any:
+        return self._live(super().get_query())
+
+    def get_count_query(self) -> Any:
+        return self._live(super().get_count_query())
+
+    def get_list(self, page: Any, sort_column: Any, sort_desc: Any, search: Any, filters: Any,
+                 execute: bool = True, page_size: Any = None) -> Any:
+        """The "Deleted" filter needs the default ``deleted_at IS NULL`` left out."""
+        deleted_filter = any(isinstance(self._filters[idx], DeletedFilter) for idx, _name, _value in filters or ()
+                             if self._filters and idx < len(self._filters))
+        g.include_deleted = deleted_filter
+        try:
+            return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
+        finally:
+            g.include_deleted = False
+
+    def get_one(self, id: Any) -> Any:
+        """Any row, deleted or not: the views decide what a deleted one shows."""
+        return db.session.get(self.model, int(id)) if str(id).isdigit() else None
+
+    def _handle_view(self, name: str, **kwargs: Any) -> Any:
+        refused = super()._handle_view(name, **kwargs)
+        if refused is not None:
+            return refused
+        if self.soft_delete and name in ("edit_view", "details_view"):
+            record = self.get_one(request.args.get("id", ""))
+            if record is not None and record.is_deleted:
+                return self.deleted_page(record)
+        return None
+
+    def deleted_page(self, record: Any) -> Any:
+        """What a deleted record's edit or detail URL shows: that it is deleted."""
+        return self.render("admin/deleted_record.html", record=record,
+                           can_restore=self.is_action_allowed("restore")), 410
+
+    def delete_model(self, model: Any) -> bool:
+        if not self.soft_delete:
+            return super().delete_model(model)
+        try:
+            self.on_model_delete(model)
+            model.soft_delete()
+            db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported to the user by handle_view_exception
+            db.session.rollback()
+            self.handle_view_exception(exc)
+            return False
+        self.after_model_delete(model)
+        return True
+
+    def _rows_for(self, ids: list[str], deleted: bool) -> list[Any]:
+        query = db.session.query(self.model).filter(self.model.id.in_(self.ids_from(ids)))
+        condition = self.model.deleted_at.is_not(None) if deleted else self.model.deleted_at.is_(None)
+        return query.filter(condition).order_by(self.model.id).all()
+
+    @expose("/restore/", methods=["POST"])
+    def restore_view(self) -> Any:
+        if not self.soft_delete or not self.is_action_allowed("restore"):
+            abort(403)
+        record_id = request.form.get("id", "")
+        restored = self._restore([record_id])
+        if not restored:
+            abort(404)
+        return redirect(self.get_url(".edit_view", id=record_id))
+
+    def _restore(self, ids: list[str]) -> int:
+        rows = self._rows_for(ids, deleted=True)
+        for row in rows:
+            row.restore()
+        db.session.commit()
+        if rows:
+            flash(f"{len(rows)} record(s) restored: " + ", ".join(str(r) for r in rows) + ".", "success")
+        return len(rows)
+
+    @action("restore", "Restore", "Restore the selected records?")
+    def action_restore(self, ids: list[str]) -> None:
+        if not self._restore(ids):
+            flash("Nothing to restore: none of the selected records is deleted.", "warning")
+
+    @action("purge", "Purge permanently",
+            "Permanently remove the selected deleted records? This cannot be undone.")
+    def action_purge(self, ids: list[str]) -> None:
+        purged, refused = [], []
+        for row in self._rows_for(ids, deleted=True):
+            label = str(row)
+            try:
+                with db.session.begin_nested():
+                    db.session.delete(row)
+                    db.session.flush()
+                purged.append(label)
+            except IntegrityError:
+                refused.append(label)
+        db.session.commit()
+        if purged:
+            flash(f"{len(purged)} record(s) permanently removed: {', '.join(purged)}.", "success")
+        if refused:
+            flash(f"Not removed, because other records still refer to them: {', '.join(refused)}. "
+                  "Change or remove those records first.", "error")
+        if not purged and not refused:
+            flash("Only deleted records can be purged: delete them first.", "warning")
 
     # -- exports ------------------------------------------------------------------------
 
@@ -169,6 +321,12 @@ class ShopModelView(RoleAccessMixin, ModelView):
         if result.truncated:
             response.headers["X-Export-Truncated"] = str(result.rows_written)
         return response
+
+    # -- references to deleted records -------------------------------------------------
+
+    def _on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        super()._on_model_change(form, model, is_created)
+        refuse_new_references_to_deleted(model)
 
     # -- friendly errors ----------------------------------------------------------------
 

@@ -28,12 +28,18 @@ class UniqueIgnoringCase:
         model = self.column.class_
         # Unique across the whole table (single-table inheritance: customers and employees).
         base = model.__mapper__.base_mapper.class_
-        query = select(base.id).where(func.lower(self.column) == str(field.data).strip().lower())
+        query = select(base).where(func.lower(self.column) == str(field.data).strip().lower())
         editing = request.args.get("id")
         if editing and editing.isdigit():
             query = query.where(base.id != int(editing))
-        if db.session.scalar(query.limit(1)) is not None:
-            raise ValidationError(self.message or f"This {field.label.text.lower()} is already taken.")
+        taken = db.session.scalars(query.limit(1)).first()
+        if taken is None:
+            return
+        if getattr(taken, "deleted_at", None) is not None:
+            # Soft-deleted rows keep their unique values, so history stays unambiguous.
+            raise ValidationError(f"This {field.label.text.lower()} belongs to a deleted {type(taken).__name__.lower()} "
+                                  f"({taken}): restore it, or ask an admin to purge it.")
+        raise ValidationError(self.message or f"This {field.label.text.lower()} is already taken.")
 
 
 def money(required: bool = True, minimum: Decimal = Decimal("0.01")) -> dict[str, Any]:

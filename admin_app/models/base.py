@@ -111,7 +111,10 @@ class VersionedMixin:
     flush matches no row and raises :class:`sqlalchemy.orm.exc.StaleDataError`.
 
     ``default=1`` also fills the column for Core inserts (the demo seeding) and the server
-    default for rows written with raw SQL or present before the column existed.
+    default for rows written with raw SQL or present before the column existed. Core and
+    ORM-bulk ``update()`` statements bypass the check; bump ``version_id`` in them yourself.
+    A change to a many-to-many collection alone (``post.tags``) writes no row of the record's
+    own table, so it does not bump the version either.
 
     A model that declares its own ``__mapper_args__`` (``User``, for its polymorphic settings)
     replaces this one and must name the column itself:

@@ -16,7 +16,11 @@ Session events on :class:`sqlalchemy.orm.Session` (so ``db.session`` and any
   failed commit leaves none, a commit always has them.
 
 Core statements (``insert(Model.__table__)``, bulk ``update()``) bypass the ORM and are not
-recorded; the demo seeding relies on that to stay fast.
+recorded; the demo seeding relies on that to stay fast. A bulk admin action that should leave
+history loads the records and changes them one by one inside :func:`audit_action`.
+
+Reading an unloaded old value costs one SELECT per changed record; records loaded before
+they are changed (as an edit form does) cost nothing extra.
 
 Who and why
 -----------

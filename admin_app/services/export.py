@@ -332,6 +332,7 @@ EXPORTS: dict[str, ExportSpec] = {
             _col("Customer", "user.username"),
             _col("Customer name", "user.full_name"),
             _col("Email", "user.email"),
+            _col("Customer deleted", "user.is_deleted", "bool"),
             _col("Items", "item_count", "int"),
             _col("Subtotal", "subtotal", "money"),
             _col("Shipping fee", "shipping_fee", "money"),
@@ -349,6 +350,8 @@ EXPORTS: dict[str, ExportSpec] = {
             _col("Order date", "order.order_date", "datetime"),
             _col("Product", "product.name"),
             _col("SKU", "product.sku"),
+            # History stays readable: a product deleted since is still named, and marked.
+            _col("Product deleted", "product.is_deleted", "bool"),
             _col("Quantity", "quantity", "int"),
             _col("Unit price", "price", "money"),
             _col("Subtotal", "subtotal", "money"),
@@ -480,6 +483,8 @@ EXPORTS: dict[str, ExportSpec] = {
             _col("Customer", "user.username"),
             _col("Product", "product.name"),
             _col("SKU", "product.sku"),
+            # History stays readable: a product deleted since is still named, and marked.
+            _col("Product deleted", "product.is_deleted", "bool"),
             _col("Quantity", "quantity", "int"),
             _col("Unit price", "product.price", "money"),
             _col("Subtotal", "subtotal", "money"),

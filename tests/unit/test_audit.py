@@ -23,6 +23,7 @@ from admin_app.services.audit import (
     register_audit_listeners,
     reset_actor,
     set_actor,
+    unregister_audit_listeners,
 )
 from admin_app.services.demo_data import DemoSizes, seed_demo
 from admin_app.services.users import create_employee
@@ -33,7 +34,7 @@ PASSWORD = "a long enough password"
 
 @pytest.fixture(autouse=True)
 def audited() -> Iterator[None]:
-    """Listeners on, and a log holding only what the test itself does after the set-up."""
+    """The listeners on, as the app factory will register them (idempotent)."""
     register_audit_listeners()
     yield
 
@@ -295,11 +296,19 @@ def test_secrets_never_reach_the_log():
     assert "scrypt" not in dumped and PASSWORD not in dumped
 
 
-def test_registering_twice_still_writes_one_entry():
+def test_registering_twice_still_writes_one_entry_and_unregistering_stops_it():
     register_audit_listeners()
     register_audit_listeners()
     f.tag()
     assert len(entries()) == 1
+    unregister_audit_listeners()
+    try:
+        f.tag()
+        assert len(entries()) == 1
+    finally:
+        register_audit_listeners()
+    f.tag()
+    assert len(entries()) == 2
 
 
 # --- optimistic locking ------------------------------------------------------------------

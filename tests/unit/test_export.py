@@ -161,13 +161,13 @@ def test_order_csv_shows_customer_amounts_and_iso_dates():
     empty = f.order(alice, order_date=WHEN - timedelta(days=1))
 
     header, *body = export_csv("order")
-    assert header == ["ID", "Order date (UTC)", "Status", "Customer", "Customer name", "Email", "Items",
-                      "Subtotal", "Shipping fee", "Total"]
+    assert header == ["ID", "Order date (UTC)", "Status", "Customer", "Customer name", "Email",
+                      "Customer deleted", "Items", "Subtotal", "Shipping fee", "Total"]
     assert body == [
         [str(order.id), "2026-11-25T14:53:56+00:00", "paid", "alice", "Alice Ärger", "alice@example.com",
-         "2", "124.49", "4.50", "128.99"],
+         "no", "2", "124.49", "4.50", "128.99"],
         [str(empty.id), "2026-11-24T14:53:56+00:00", "pending", "alice", "Alice Ärger", "alice@example.com",
-         "0", "0.00", "0.00", "0.00"],
+         "no", "0", "0.00", "0.00", "0.00"],
     ]
 
 
