@@ -1,0 +1,39 @@
+"""Deleting is reversible: delete a product, find it under the Deleted filter, restore it."""
+
+import pytest
+
+from admin_app.extensions import db
+from admin_app.models import Product
+from tests import factories as f
+from tests.browser.conftest import login
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_delete_find_under_deleted_filter_and_restore(page, staff_user):
+    product = f.product(name="Walnut desk lamp")
+    login(page, "staff1", PASSWORD)
+    page.goto("/admin/product/")
+    row = page.locator("tr", has_text="Walnut desk lamp")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("form[action*='/delete/'] button").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("text=Walnut desk lamp").count() == 0
+
+    page.click("text=Add Filter")
+    page.click("a.filter:has-text('Deleted')")
+    page.locator("select.filter-val").last.select_option("only", force=True)
+    page.click("button:has-text('Apply')")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("td", has_text="Walnut desk lamp").is_visible()
+
+    page.goto(f"/admin/product/edit/?id={product.id}")
+    assert page.locator("#deleted-notice").is_visible()
+    page.click("#restore-button")
+    page.wait_for_load_state("networkidle")
+    assert "restored" in page.content()
+    db.session.expire_all()
+    assert db.session.get(Product, product.id).deleted_at is None
+    page.goto("/admin/product/")
+    assert page.locator("td", has_text="Walnut desk lamp").is_visible()

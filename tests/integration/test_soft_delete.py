@@ -1,0 +1,196 @@
+"""Soft delete, the Deleted filter, restore and purge, for every soft-deletable entity."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+import pytest
+from sqlalchemy import inspect, select
+
+from admin_app.admin.soft_delete import DeletedFilter
+from admin_app.extensions import db
+from admin_app.models import Category, Comment, Customer, Order, OrderItem, Post, Product
+from tests import factories as f
+from tests.conftest import login_as
+
+
+@dataclass
+class Case:
+    endpoint: str
+    model: type
+    make: Callable[[], Any]
+    lookup: tuple[str, str] | None          # (view endpoint, ajax field) that suggests it
+
+
+CASES = [
+    Case("customer", Customer, lambda: f.customer(username="zebedee", email="zebedee@example.com",
+                                                   first_name="Zeb", last_name="Edee"),
+         ("order", "user")),
+    Case("product", Product, lambda: f.product(name="Zanzibar lamp", sku="ZAN-1"),
+         ("orderitem", "product")),
+    Case("category", Category, lambda: f.category(name="Zoology"), ("product", "category")),
+    Case("order", Order, lambda: f.order(f.customer(username="ozzy"), notes="rush"),
+         None),
+    Case("post", Post, lambda: f.post(title="Zesty news"), ("comment", "post")),
+    Case("comment", Comment, lambda: f.comment(body="Zealous comment", author_name="Zed"),
+         None),
+]
+IDS = [c.endpoint for c in CASES]
+
+
+def search_term(case: Case, record: Any) -> str:
+    return {"customer": "zebedee", "product": "Zanzibar", "category": "Zoology", "order": "ozzy",
+            "post": "Zesty", "comment": "Zealous"}[case.endpoint]
+
+
+def deleted_filter_arg(app, endpoint: str) -> str:
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
+    index = next(i for i, flt in enumerate(view._filters) if isinstance(flt, DeletedFilter))
+    return f"flt0_{view.get_filter_arg(index, view._filters[index])}"
+
+
+def snapshot(record: Any) -> dict[str, Any]:
+    db.session.expire_all()
+    fresh = db.session.get(type(record), record.id)
+    skip = {"updated_at", "version_id", "deleted_at"}
+    return {a.key: getattr(fresh, a.key) for a in inspect(type(record)).column_attrs if a.key not in skip}
+
+
+def csv_text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_delete_hides_filter_shows_restore_brings_back(app, client, staff_user, case):
+    record = case.make()
+    before = snapshot(record)
+    auth = login_as(client, staff_user)
+    base = f"/admin/{case.endpoint}"
+    marker = f"{base}/details/?id={record.id}"  # each listed row links to its detail page
+    term = search_term(case, record)
+    listing = client.get(f"{base}/").text
+    assert marker in listing and "List (1)" in listing
+    assert marker in client.get(f"{base}/?search={term}").text
+
+    response = auth.post(f"{base}/delete/", {"id": str(record.id)})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(case.model, record.id).deleted_at is not None  # the row is still there
+
+    listing = client.get(f"{base}/").text
+    assert marker not in listing
+    assert "List (1)" not in listing  # the count leaves it out too
+    assert marker not in client.get(f"{base}/?search={term}").text
+    export = csv_text(client.get(f"{base}/export/csv/"))
+    assert len(list(csv.reader(io.StringIO(export.lstrip("\ufeff"))))) == 1  # header only
+    if case.lookup:
+        view, field = case.lookup
+        found = client.get(f"/admin/{view}/ajax/lookup/?name={field}&query={term[:4]}").get_json()
+        assert all(row[0] != record.id for row in found), found
+    edit = client.get(f"{base}/edit/?id={record.id}")
+    assert edit.status_code == 410 and "is deleted" in edit.text and 'id="restore-button"' in edit.text
+    assert client.get(f"{base}/details/?id={record.id}").status_code == 410
+
+    flt = deleted_filter_arg(app, case.endpoint)
+    assert marker in client.get(f"{base}/?{flt}=only").text
+    assert marker in client.get(f"{base}/?{flt}=all").text
+
+    response = auth.post(f"{base}/action/", {"action": "restore", "rowid": str(record.id)})
+    assert response.status_code == 302
+    assert snapshot(record) == before
+    assert db.session.get(case.model, record.id).deleted_at is None
+    assert marker in client.get(f"{base}/").text
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_purge_is_for_admins_only(client, app, staff_user, admin_user, case):
+    record = case.make()
+    record.soft_delete()
+    db.session.commit()
+    base = f"/admin/{case.endpoint}"
+    staff = login_as(client, staff_user)
+    assert staff.post(f"{base}/action/", {"action": "purge", "rowid": str(record.id)}).status_code == 403
+    assert db.session.get(case.model, record.id) is not None
+    staff.logout()
+    admin = login_as(client, admin_user)
+    response = admin.post(f"{base}/action/", {"action": "purge", "rowid": str(record.id)}, follow_redirects=True)
+    assert "permanently removed" in response.text
+    still_there = db.session.scalar(select(case.model.id).where(case.model.id == record.id))
+    assert still_there is None
+
+
+def test_purge_refuses_a_product_used_by_an_order(client, admin_user):
+    product = f.product(name="Bestseller")
+    order = f.order(items=[(product, 1, product.price)])
+    product.soft_delete()
+    db.session.commit()
+    auth = login_as(client, admin_user)
+    page = auth.post("/admin/product/action/", {"action": "purge", "rowid": str(product.id)}, follow_redirects=True)
+    assert "other records still refer to them: Bestseller" in page.text
+    db.session.expire_all()
+    assert db.session.get(Product, product.id) is not None
+    assert len(db.session.get(Order, order.id).items) == 1
+
+
+def test_purge_only_touches_deleted_records(client, admin_user):
+    live = f.product(name="Still selling")
+    auth = login_as(client, admin_user)
+    page = auth.post("/admin/product/action/", {"action": "purge", "rowid": str(live.id)}, follow_redirects=True)
+    assert "Only deleted records can be purged" in page.text
+    assert db.session.get(Product, live.id) is not None
+
+
+def test_an_order_still_shows_its_deleted_customer_and_product(client, staff_user):
+    customer = f.customer(username="gone-customer", first_name="Gone", last_name="Away")
+    product = f.product(name="Retired lamp")
+    order = f.order(customer, items=[(product, 2, Decimal("3.00"))])
+    customer.soft_delete()
+    product.soft_delete()
+    db.session.commit()
+    login_as(client, staff_user)
+    details = client.get(f"/admin/order/details/?id={order.id}").text
+    assert "Gone Away" in details and "deleted" in details and "Retired lamp" in details
+    items = client.get("/admin/orderitem/").text
+    assert "Retired lamp" in items and "record-deleted" in items
+    rows = list(csv.DictReader(io.StringIO(csv_text(client.get("/admin/orderitem/export/csv/")).lstrip("\ufeff"))))
+    assert [(r["Product"], r["Product deleted"]) for r in rows] == [("Retired lamp", "yes")]
+    orders = list(csv.DictReader(io.StringIO(csv_text(client.get("/admin/order/export/csv/")).lstrip("\ufeff"))))
+    assert [(r["Customer"], r["Customer deleted"]) for r in orders] == [("gone-customer", "yes")]
+
+
+def test_new_orders_cannot_pick_a_deleted_product(client, staff_user):
+    product = f.product(name="Retired lamp")
+    order = f.order()
+    product.soft_delete()
+    db.session.commit()
+    auth = login_as(client, staff_user)
+    response = auth.post("/admin/orderitem/new/", {"order": str(order.id), "product": str(product.id),
+                                                   "quantity": "1", "price": "3.00"})
+    assert response.status_code == 200
+    assert "Retired lamp is deleted and cannot be chosen" in response.text
+    assert db.session.scalars(select(OrderItem)).all() == []
+
+
+def test_a_deleted_categorys_products_keep_it(client, staff_user):
+    category = f.category(name="Old range")
+    product = f.product(name="Kept", category=category)
+    auth = login_as(client, staff_user)
+    auth.post("/admin/category/delete/", {"id": str(category.id)})
+    db.session.expire_all()
+    assert db.session.get(Product, product.id).category_id == category.id
+    assert "Old range" in client.get(f"/admin/product/details/?id={product.id}").text
+
+
+def test_a_deleted_customers_email_is_not_silently_reused(client, staff_user):
+    customer = f.customer(username="olduser", email="taken@example.com")
+    customer.soft_delete()
+    db.session.commit()
+    auth = login_as(client, staff_user)
+    response = auth.post("/admin/customer/new/", {"username": "newuser", "email": "TAKEN@example.com"})
+    assert response.status_code == 200
+    assert "belongs to a deleted customer" in response.text and "restore it" in response.text
+    assert db.session.scalars(select(Customer).where(Customer.username == "newuser")).first() is None
