@@ -10,6 +10,7 @@ removed after each test, which is cheaper than rebuilding the schema and keeps r
 from __future__ import annotations
 
 import contextvars
+from html.parser import HTMLParser
 import os
 import re
 from collections.abc import Iterator
@@ -193,3 +194,50 @@ def login_as(client: FlaskClient, employee: Employee) -> AuthActions:
     response = actions.login(employee.username)
     assert response.status_code == 302, response.text
     return actions
+
+
+class _FormReader(HTMLParser):
+    """Collects the values a browser would submit from the page's model form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, Any] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button"):
+            if a.get("type") in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.values[name] = a.get("value") or "y"
+            else:
+                self.values[name] = a.get("value") or ""
+        elif tag == "select" and name:
+            self._select = name
+            self.values.setdefault(name, "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value") or ""
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.values[name] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            # Browsers drop the newline that opens a textarea's content.
+            first = not self.values[self._textarea]
+            self.values[self._textarea] += data.removeprefix("\r\n").removeprefix("\n") if first else data
+
+
+def read_form(html: str) -> dict[str, Any]:
+    """The form fields of a page as a browser would post them (unchanged)."""
+    reader = _FormReader()
+    reader.feed(html)
+    return reader.values

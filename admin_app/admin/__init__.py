@@ -27,11 +27,12 @@ def register_views(admin: Admin) -> None:
     """Every view of the back office, grouped by menu category (like Django's admin.site)."""
     from admin_app.admin.account import AccountView
     from admin_app.admin.accounts import AddressView, CustomerView, EmployeeView
+    from admin_app.admin.audit import AuditLogView
     from admin_app.admin.catalog import CategoryView, ProductView
     from admin_app.admin.content import CommentView, PostView, TagView
     from admin_app.admin.sales import CartItemView, OrderItemView, OrderView
     from admin_app.extensions import db
-    from admin_app.models import Address, CartItem, Category, Comment, Customer, Employee, Order, OrderItem, Post, Product, Tag
+    from admin_app.models import AuditLog, Address, CartItem, Category, Comment, Customer, Employee, Order, OrderItem, Post, Product, Tag
 
     admin.add_views(
         OrderView(Order, db, category="Sales", name="Orders"),
@@ -45,5 +46,6 @@ def register_views(admin: Admin) -> None:
         CommentView(Comment, db, category="Content", name="Comments"),
         TagView(Tag, db, category="Content", name="Tags"),
         EmployeeView(Employee, db, category="Administration", name="Employees"),
+        AuditLogView(AuditLog, db, category="Administration", name="History"),
     )
     admin.add_view(AccountView(name="My account", endpoint="account", url="/admin/account"))

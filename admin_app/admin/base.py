@@ -19,10 +19,13 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 
+from sqlalchemy import Column, String
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import MANYTOONE, ONETOMANY
-from wtforms import ValidationError
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField, ValidationError
+from wtforms.form import BaseForm
 
 from admin_app.admin.errors import describe_integrity_error
 from admin_app.admin.fields import ShopFilterConverter, ShopModelConverter
@@ -110,6 +113,26 @@ def refuse_new_references_to_deleted(record: Any) -> None:
                         refuse_new_references_to_deleted(child)
 
 
+def forget_submitted_values(form: Any) -> None:
+    """Fields render what was typed (``raw_data``) before their data; drop it so a form
+    re-filled from the database shows the database's values."""
+    for field in form:
+        field.raw_data = None
+        for entry in getattr(field, "entries", ()):  # inline rows
+            entry.raw_data = None
+            if isinstance(getattr(entry, "form", None), BaseForm):
+                forget_submitted_values(entry.form)
+
+
+def blank_strings_to_none(record: Any) -> None:
+    """An empty optional text field means "no value": store NULL, as the record had, so an
+    untouched field is not recorded as a change from nothing to an empty string."""
+    for attribute in sa_inspect(type(record)).column_attrs:
+        column = attribute.columns[0]
+        if isinstance(column, Column) and column.nullable and isinstance(column.type, String) and getattr(record, attribute.key, None) == "":
+            setattr(record, attribute.key, None)
+
+
 class ShopBaseView(RoleAccessMixin, BaseView):
     """A non-model page of the back office (dashboard, my account)."""
 
@@ -123,6 +146,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
     can_export = True
     filter_converter = ShopFilterConverter()
     model_form_converter = ShopModelConverter
+    edit_template = "admin/shop_edit.html"
+    details_template = "admin/shop_details.html"
 
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
         self.soft_delete = has_soft_delete(model)
@@ -322,21 +347,60 @@ class ShopModelView(RoleAccessMixin, ModelView):
             response.headers["X-Export-Truncated"] = str(result.rows_written)
         return response
 
-    # -- references to deleted records -------------------------------------------------
+    # -- history and concurrent edits --------------------------------------------------
+
+    def history_url(self, record: Any) -> str | None:
+        if record is None or current_role() not in ADMIN_ONLY or self.endpoint == "auditlog":
+            return None
+        return url_for("auditlog.record_history", entity_type=type(record).__name__, entity_id=record.id)
+
+    def scaffold_form(self) -> Any:
+        form_class = super().scaffold_form()
+        if hasattr(self.model, "version_id"):
+            # The version the form was loaded with, so a save over newer data is noticed.
+            form_class.loaded_version = HiddenField()
+        return form_class
+
+    def edit_form(self, obj: Any = None) -> Any:
+        form = super().edit_form(obj)
+        if hasattr(form, "loaded_version") and obj is not None and not form.loaded_version.data:
+            form.loaded_version.data = obj.version_id
+        return form
+
+    def update_model(self, form: Any, model: Any) -> Any:
+        g.admin_form = form
+        loaded = getattr(getattr(form, "loaded_version", None), "data", None)
+        if loaded and str(loaded) != str(model.version_id):
+            self.refuse_stale_edit(form, model)
+            return False
+        return super().update_model(form, model)
+
+    def refuse_stale_edit(self, form: Any, model: Any) -> None:
+        """Someone saved this record after the form was opened: keep their data, show it."""
+        from admin_app.admin.audit import latest_change
+
+        change = latest_change(model)
+        who = f" by {change.actor_label} at {change.created_at:%Y-%m-%d %H:%M:%S} UTC" if change else ""
+        flash(f"{model} was changed{who} since you opened it. Your changes were not saved; the form now "
+              "shows the current values, so you can make your change again.", "error")
+        form.process(formdata=None, obj=model)
+        forget_submitted_values(form)
+        form.loaded_version.data = model.version_id
 
     def _on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         super()._on_model_change(form, model, is_created)
+        blank_strings_to_none(model)
         refuse_new_references_to_deleted(model)
+        if not is_created and hasattr(model, "updated_at"):
+            # Touch the record so its version moves even when only inline rows changed:
+            # an order's items are protected by the order's version.
+            model.updated_at = utcnow()
 
     # -- friendly errors ----------------------------------------------------------------
 
     def create_model(self, form: Any) -> Any:
         g.admin_form = form
         return super().create_model(form)
-
-    def update_model(self, form: Any, model: Any) -> Any:
-        g.admin_form = form
-        return super().update_model(form, model)
 
     def handle_view_exception(self, exc: Exception) -> bool:
         """A constraint violation becomes a message on the field (Flask-Admin rolls back)."""
@@ -348,6 +412,10 @@ class ShopModelView(RoleAccessMixin, ModelView):
             if field is not None:
                 field.errors = [*field.errors, friendly.message]
             flash(friendly.message, "error")
+            return True
+        if isinstance(exc, StaleDataError):
+            flash("This record was changed by someone else while you were saving. Your changes were not "
+                  "saved; reload the page to see the current values.", "error")
             return True
         if isinstance(exc, ValidationError):
             return super().handle_view_exception(exc)

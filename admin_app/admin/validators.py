@@ -1,4 +1,5 @@
-"""Form validators that mirror the database's constraints, so the form complains first."""
+"""Form validators that mirror the database's constraints, so the form complains first,
+and the ajax lookups whose posted ids are checked before they reach the database."""
 
 from __future__ import annotations
 
@@ -6,12 +7,45 @@ from decimal import Decimal
 from typing import Any
 
 from flask import request
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from sqlalchemy import func, select
 from wtforms import ValidationError
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from admin_app.extensions import db
 from admin_app.models import MAX_MONEY
+
+MAX_ID = 2**31 - 1  # the largest INTEGER primary key
+
+
+def parse_id(value: Any) -> int | None:
+    """A posted record id as an integer, or None if it cannot be one."""
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
+
+
+class LookupLoader(QueryAjaxModelLoader):
+    """An ajax lookup (``form_ajax_refs``) that refuses a malformed id itself: a forged
+    ``user=abc`` is "Not a valid choice" in the form, where PostgreSQL would fail the
+    request comparing an integer key with text."""
+
+    def get_one(self, pk: Any) -> Any:
+        record_id = parse_id(pk)
+        return None if record_id is None else super().get_one(record_id)
+
+    def get_query(self) -> Any:
+        """Suggestions leave deleted records out (``get_one`` still finds them, so a form
+        that already points at one keeps showing it)."""
+        query = super().get_query()
+        if hasattr(self.model, "deleted_at"):
+            query = query.filter(self.model.deleted_at.is_(None))
+        return query
+
+
+def lookup(model: Any, name: str, **options: Any) -> LookupLoader:
+    """A loader for a field pointing at ``model``; a new one per field (an inline form
+    renames the loader it is given)."""
+    return LookupLoader(name, db, model, **options)
 
 
 class UniqueIgnoringCase:
@@ -42,6 +76,13 @@ class UniqueIgnoringCase:
         raise ValidationError(self.message or f"This {field.label.text.lower()} is already taken.")
 
 
+def whole_cents(form: Any, field: Any) -> None:
+    """At most two decimal places: PostgreSQL would round 1.005 and SQLite keep it."""
+    value = field.data
+    if isinstance(value, Decimal) and value.is_finite() and value != value.quantize(Decimal("0.01")):
+        raise ValidationError("Enter an amount with at most 2 decimal places.")
+
+
 def money(required: bool = True, minimum: Decimal = Decimal("0.01")) -> dict[str, Any]:
     """``form_args`` for a ``Numeric(10, 2)`` amount."""
     return {
@@ -50,6 +91,7 @@ def money(required: bool = True, minimum: Decimal = Decimal("0.01")) -> dict[str
             InputRequired() if required else Optional(),
             NumberRange(min=minimum, max=MAX_MONEY,
                         message=f"Enter an amount between {minimum} and {MAX_MONEY:,}."),
+            whole_cents,
         ],
     }
 

@@ -36,6 +36,7 @@ not wrap it in ``stream_with_context`` (it needs nothing from the context)::
 from __future__ import annotations
 
 import codecs
+import json
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -56,6 +57,7 @@ from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.models import (
+    AuditLog,
     Address,
     CartItem,
     Category,
@@ -450,6 +452,24 @@ EXPORTS: dict[str, ExportSpec] = {
         ),
         search_columns=("author_name", "body"),
         default_sort=lambda: (Comment.created_at.desc(), Comment.id.desc()),
+    ),
+    # The change history (admins only in the back office); secrets never reach it.
+    "auditlog": ExportSpec(
+        model=AuditLog,
+        title="history",
+        columns=(
+            _col("ID", "id", "int"),
+            _col("When", "created_at", "datetime"),
+            _col("By", "actor_label"),
+            _col("Action", "action"),
+            _col("Type", "entity_type"),
+            _col("Record id", "entity_id"),
+            _col("Record", "entity_label"),
+            _col("Changes", lambda entry: json.dumps(entry.changes, ensure_ascii=False, sort_keys=True)),
+        ),
+        search_columns=("entity_id", "entity_label"),
+        search_by_id=False,
+        default_sort=lambda: (AuditLog.created_at.desc(), AuditLog.id.desc()),
     ),
     # Back-office accounts: never the password hash or session data.
     "employee": ExportSpec(

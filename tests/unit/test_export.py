@@ -463,4 +463,4 @@ def test_export_command_writes_only_csv_to_stdout(runner):
 def test_export_command_refuses_an_unknown_entity(runner):
     result = runner.invoke(args=["export", "invoice"])
     assert result.exit_code == 2
-    assert "'invoice' is not one of 'address', 'cartitem'" in result.output
+    assert "'invoice' is not one of 'address', 'auditlog', 'cartitem'" in result.output
