@@ -1,0 +1,38 @@
+"""Two tabs editing the same product: the second save is refused, the first survives."""
+
+from decimal import Decimal
+
+import pytest
+
+from admin_app.extensions import db
+from admin_app.models import Product
+from tests import factories as f
+from tests.browser.conftest import login
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_second_tab_sees_the_conflict(page, staff_user):
+    product = f.product(name="Oak desk", price=Decimal("100.00"), stock=5)
+    login(page, "staff1", PASSWORD)
+    url = f"/admin/product/edit/?id={product.id}"
+    first = page
+    second = page.context.new_page()
+    first.goto(url)
+    second.goto(url)
+
+    first.fill("input[name=price]", "120.00")
+    first.click("input[type=submit][value='Save']")
+    first.wait_for_load_state("networkidle")
+
+    second.fill("input[name=stock]", "9")
+    second.click("input[type=submit][value='Save']")
+    second.wait_for_load_state("networkidle")
+    assert second.locator("text=since you opened it").is_visible()
+    assert second.input_value("input[name=price]") == "120.00"  # the current values are shown
+    assert second.input_value("input[name=stock]") == "5"
+
+    db.session.expire_all()
+    saved = db.session.get(Product, product.id)
+    assert (saved.price, saved.stock) == (Decimal("120.00"), 5)
