@@ -18,6 +18,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
         instance_path=str(INSTANCE_PATH),
     )
     load_config(app, config)
+    register_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_admin(app)
@@ -36,6 +37,14 @@ def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
     elif config is not None:
         app.config.from_object(config)
     INSTANCE_PATH.mkdir(exist_ok=True)
+
+
+def register_logging(app: Flask) -> None:
+    """JSON log lines carrying each request's id (see :mod:`admin_app.observability`)."""
+    from admin_app.observability import configure_logging, register_request_ids
+
+    configure_logging(app)
+    register_request_ids(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -59,8 +68,10 @@ def register_blueprints(app: Flask) -> None:
     from admin_app.auth import session  # noqa: F401 - registers the user loader
     from admin_app.auth.views import bp as auth_bp
     from admin_app.auth.views import register_login_manager
+    from admin_app.observability import health
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(health)
     with app.app_context():
         register_login_manager()
 

@@ -120,7 +120,21 @@ def demo_command(host: str, port: int) -> None:
     current_app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
-cli_commands = [create_user_command, seed_demo_command, demo_command]
+@click.command("check-config")
+@with_appcontext
+def check_config_command() -> None:
+    """Check the configuration is fit for production; exit 1 if it is not."""
+    from admin_app.services.config_check import config_problems, is_fatal
+
+    problems = config_problems(current_app)
+    for problem in problems:
+        click.echo(f"{'ERROR' if is_fatal(problem) else 'warning'}: {problem}", err=True)
+    if any(is_fatal(p) for p in problems):
+        raise SystemExit(1)
+    click.echo("Configuration is fit for production." if not problems else "No blocking problems.")
+
+
+cli_commands = [create_user_command, seed_demo_command, demo_command, check_config_command]
 
 
 # --- export ---------------------------------------------------------------------------------
