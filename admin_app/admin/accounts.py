@@ -12,9 +12,9 @@ from wtforms.validators import Email, InputRequired, Length
 
 from admin_app.admin.base import ADMIN_ONLY, ShopModelView
 from admin_app.admin.formatters import date_column, related, yes_no_column
-from admin_app.admin.validators import UniqueIgnoringCase, count
+from admin_app.admin.validators import UniqueIgnoringCase, count, lookup
 from admin_app.extensions import db
-from admin_app.models import ROLES, Address, Customer, Employee, User
+from admin_app.models import ROLES, Address, Customer, Employee, Order, User
 from admin_app.services.users import password_problem
 
 CUSTOMER_LOOKUP = {
@@ -38,6 +38,17 @@ def _password_rules(form: Any, field: Any) -> None:
         return
     if problem := password_problem(field.data):
         raise ValidationError(problem)
+
+
+def orders_shipped_to(address_id: int) -> int:
+    """How many orders name this address (an address on an order cannot be removed)."""
+    query = select(func.count()).select_from(Order).where(Order.address_id == address_id)
+    return db.session.scalar(query) or 0
+
+
+def address_in_use_message(address: Any, orders: int) -> str:
+    return (f"The address {address} is used by {orders} order{'s' if orders != 1 else ''} "
+            "and cannot be removed.")
 
 
 def other_active_admins(employee_id: int | None) -> int:
@@ -156,6 +167,22 @@ class CustomerView(UserFieldsMixin, ShopModelView):
         })
     ]
 
+    def validate_form(self, form: Any) -> bool:
+        valid = super().validate_form(form)
+        addresses = getattr(form, "addresses", None)
+        if addresses is None or not valid:
+            return valid
+        # Removing an address that orders were shipped to would fail in the database.
+        for entry in addresses.entries:
+            pk = entry.get_pk()
+            if addresses.should_delete(entry) and pk and str(pk).isdigit():
+                if used := orders_shipped_to(int(pk)):
+                    message = address_in_use_message(db.session.get(Address, int(pk)), used)
+                    entry.form.street.errors = [*entry.form.street.errors, message]
+                    flash(message, "error")
+                    valid = False
+        return valid
+
     def on_model_change(self, form: Any, model: Customer, is_created: bool) -> None:
         for address in model.addresses:
             address.state = address.state or ""
@@ -171,7 +198,7 @@ class AddressView(ShopModelView):
     column_default_sort = ("id", True)
     column_select_related_list = (Address.user,)
     form_columns = ("user", "street", "city", "state", "zip_code", "country", "is_default")
-    form_ajax_refs = {"user": CUSTOMER_LOOKUP}
+    form_ajax_refs = {"user": lookup(Customer, "user", **CUSTOMER_LOOKUP)}
     form_args = {
         "user": {"label": "Customer", "validators": [InputRequired()]},
         "street": {"validators": [InputRequired(), Length(max=100)]},
@@ -183,3 +210,7 @@ class AddressView(ShopModelView):
 
     def on_model_change(self, form: Any, model: Address, is_created: bool) -> None:
         model.state = model.state or ""
+
+    def on_model_delete(self, model: Address) -> None:
+        if used := orders_shipped_to(model.id):
+            raise ValidationError(address_in_use_message(model, used))

@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length
 
 from admin_app.admin.base import ShopModelView
 from admin_app.admin.formatters import date_column, money_column, related, yes_no_column
-from admin_app.admin.validators import UniqueIgnoringCase, count, money
+from admin_app.admin.validators import UniqueIgnoringCase, count, lookup, money
 from admin_app.models import Category, Product
 
 CATEGORY_LOOKUP = {"fields": (Category.name,), "placeholder": "Type a category name", "page_size": 10}
@@ -31,7 +31,7 @@ class ProductView(ShopModelView):
     column_default_sort = ("updated_at", True)
     column_select_related_list = (Product.category,)
     form_columns = ("name", "sku", "category", "price", "stock", "description")
-    form_ajax_refs = {"category": CATEGORY_LOOKUP}
+    form_ajax_refs = {"category": lookup(Category, "category", **CATEGORY_LOOKUP)}
     form_args = {
         "name": {"validators": [InputRequired(), Length(max=100)]},
         "sku": {"label": "SKU", "validators": [Length(max=32)]},
@@ -70,7 +70,7 @@ class CategoryView(ShopModelView):
     column_default_sort = ("name", False)
     column_select_related_list = (Category.parent,)
     form_columns = ("name", "parent", "description")
-    form_ajax_refs = {"parent": CATEGORY_LOOKUP}
+    form_ajax_refs = {"parent": lookup(Category, "parent", **CATEGORY_LOOKUP)}
     form_args = {
         "name": {"validators": [InputRequired(), Length(max=50), UniqueIgnoringCase(Category.name)]},
         "parent": {"validators": [_not_own_ancestor]},

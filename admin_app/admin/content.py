@@ -12,9 +12,9 @@ from wtforms.validators import InputRequired, Length
 from admin_app.admin.base import ShopModelView
 from admin_app.admin.catalog import CATEGORY_LOOKUP
 from admin_app.admin.formatters import date_column, related, status_column, yes_no_column
-from admin_app.admin.validators import UniqueIgnoringCase
+from admin_app.admin.validators import UniqueIgnoringCase, lookup
 from admin_app.extensions import db
-from admin_app.models import POST_STATUSES, Comment, Employee, Post, Tag, utcnow
+from admin_app.models import POST_STATUSES, Category, Comment, Employee, Post, Tag, utcnow
 
 EMPLOYEE_LOOKUP = {"fields": (Employee.username, Employee.first_name, Employee.last_name),
                    "placeholder": "Type an employee's name", "page_size": 10}
@@ -36,7 +36,8 @@ class PostView(ShopModelView):
     column_select_related_list = (Post.author, Post.category)
     form_columns = ("title", "status", "author", "category", "tags", "content", "published_at")
     form_choices = {"status": [(s, s.title()) for s in POST_STATUSES]}
-    form_ajax_refs = {"author": EMPLOYEE_LOOKUP, "category": CATEGORY_LOOKUP}
+    form_ajax_refs = {"author": lookup(Employee, "author", **EMPLOYEE_LOOKUP),
+                      "category": lookup(Category, "category", **CATEGORY_LOOKUP)}
     form_args = {
         "title": {"validators": [InputRequired(), Length(max=200)]},
         "content": {"validators": [InputRequired()]},
@@ -60,7 +61,7 @@ class CommentView(ShopModelView):
     column_default_sort = ("created_at", True)
     column_select_related_list = (Comment.post,)
     form_columns = ("post", "author_name", "body", "is_approved")
-    form_ajax_refs = {"post": POST_LOOKUP}
+    form_ajax_refs = {"post": lookup(Post, "post", **POST_LOOKUP)}
     form_args = {
         "post": {"validators": [InputRequired()]},
         "author_name": {"label": "Author", "validators": [InputRequired(), Length(max=80)]},

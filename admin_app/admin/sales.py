@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import flash
+from flask import flash, request, url_for
 from flask_admin.actions import action
+from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from sqlalchemy import select
 from wtforms import ValidationError
 from wtforms.validators import InputRequired, Length
@@ -15,22 +16,41 @@ from admin_app.admin.accounts import CUSTOMER_LOOKUP
 from admin_app.admin.base import ShopModelView
 from admin_app.admin.catalog import PRODUCT_LOOKUP
 from admin_app.admin.formatters import date_column, money_column, related, status_column
-from admin_app.admin.validators import count, money
+from admin_app.admin.validators import LookupLoader, count, lookup, money, parse_id
 from admin_app.extensions import db
-from admin_app.models import ORDER_STATUSES, Address, CartItem, Order, OrderItem
+from admin_app.models import ORDER_STATUSES, Address, CartItem, Customer, Order, OrderItem, Product
 from admin_app.services.orders import allowed_statuses, move_orders
 
+# No typing needed: once a customer is chosen, their few addresses are offered at once.
 ADDRESS_LOOKUP = {"fields": (Address.street, Address.city, Address.zip_code),
-                  "placeholder": "Type a street, city or ZIP", "page_size": 10}
+                  "placeholder": "Type a street, city or ZIP", "minimum_input_length": 0, "page_size": 10}
 ORDER_LOOKUP = {"fields": (Order.id,), "placeholder": "Type an order number", "page_size": 10}
+# An item's price may be left empty (it then takes the product's price): no HTML ``required``
+# (the model converter adds InputRequired for the NOT NULL column; Optional runs first).
+ITEM_PRICE = {**money(required=False, minimum=Decimal("0.00")), "render_kw": {"required": False},
+              "description": "Leave empty for the product's current price."}
+
+
+class CustomerAddressLoader(LookupLoader):
+    """The order form's "Ship to" lookup: with ``user_id`` in the query string (sent by
+    ``static/js/order_form.js`` once a customer is chosen) only that customer's addresses,
+    all of them even before anything is typed."""
+
+    def get_query(self) -> Any:
+        query = super().get_query()
+        user_id = parse_id(request.args.get("user_id"))
+        if user_id is not None:
+            query = query.filter(Address.user_id == user_id)
+        return query.order_by(Address.id)
+
+    def get_list(self, term: str, offset: int = 0, limit: int = DEFAULT_PAGE_SIZE) -> Any:
+        return super().get_list(term or "", offset, limit)
 
 
 def _valid_status_change(form: Any, field: Any) -> None:
-    from flask import request
-
-    editing = request.args.get("id", "")
-    current = db.session.get(Order, int(editing)).status if editing.isdigit() and db.session.get(
-        Order, int(editing)) else None
+    editing = parse_id(request.args.get("id"))
+    order = db.session.get(Order, editing) if editing is not None else None
+    current = order.status if order is not None else None
     if field.data not in allowed_statuses(current):
         options = ", ".join(allowed_statuses(current))
         raise ValidationError(f"This order can only be set to: {options}.")
@@ -56,14 +76,15 @@ class OrderView(ShopModelView):
         "items": lambda v, c, m, n: ", ".join(f"{i.quantity} × {i.product} @ {i.price:.2f}" for i in m.items),
     }
     column_searchable_list = ("id", "user.username", "user.email")
-    column_filters = ("status", "order_date", "total", "shipping_fee", "user.username")
+    column_filters = ("status", "order_date", "subtotal", "total", "shipping_fee", "user.username")
     column_sortable_list = ("id", "order_date", "status", "total", "subtotal", "shipping_fee",
                            ("user", "user.username"))
     column_default_sort = [("order_date", True), ("id", True)]
     column_select_related_list = (Order.user,)
     form_columns = ("user", "address", "status", "shipping_fee", "notes", "items")
     form_choices = {"status": [(s, s.title()) for s in ORDER_STATUSES]}
-    form_ajax_refs = {"user": CUSTOMER_LOOKUP, "address": ADDRESS_LOOKUP}
+    form_ajax_refs = {"user": lookup(Customer, "user", **CUSTOMER_LOOKUP),
+                      "address": CustomerAddressLoader("address", db, Address, **ADDRESS_LOOKUP)}
     form_args = {
         "user": {"label": "Customer", "validators": [InputRequired()]},
         "address": {"label": "Ship to", "validators": [InputRequired(), _address_of_customer]},
@@ -74,15 +95,20 @@ class OrderView(ShopModelView):
     inline_models = [
         (OrderItem, {
             "form_columns": ("id", "product", "quantity", "price"),
-            "form_ajax_refs": {"product": PRODUCT_LOOKUP},
+            "form_ajax_refs": {"product": lookup(Product, "product", **PRODUCT_LOOKUP)},
             "form_args": {
                 "product": {"validators": [InputRequired()]},
                 "quantity": count(1, 10_000),
-                "price": {**money(required=False, minimum=Decimal("0.00")),
-                          "description": "Leave empty for the product's current price."},
+                "price": ITEM_PRICE,
             },
         })
     ]
+
+    @property
+    def extra_js(self) -> list[str]:  # type: ignore[override]
+        """Passes the chosen customer to the address lookup (an external script: the CSP
+        allows no inline ones)."""
+        return [url_for("static", filename="js/order_form.js")]
 
     def get_query(self) -> Any:
         # Subtotals for the whole page in the same SELECT (no query per order for its items).
@@ -132,18 +158,31 @@ class OrderItemView(ShopModelView):
     column_default_sort = ("id", True)
     column_select_related_list = (OrderItem.order, OrderItem.product)
     form_columns = ("order", "product", "quantity", "price")
-    form_ajax_refs = {"order": ORDER_LOOKUP, "product": PRODUCT_LOOKUP}
+    form_ajax_refs = {"order": lookup(Order, "order", **ORDER_LOOKUP),
+                      "product": lookup(Product, "product", **PRODUCT_LOOKUP)}
     form_args = {
         "order": {"validators": [InputRequired()]},
         "product": {"validators": [InputRequired()]},
         "quantity": count(1, 10_000),
-        "price": {**money(required=False, minimum=Decimal("0.00")),
-                  "description": "Leave empty for the product's current price."},
+        "price": ITEM_PRICE,
     }
 
     def on_model_change(self, form: Any, model: OrderItem, is_created: bool) -> None:
         if model.price is None and model.product is not None:
             model.price = model.product.price
+
+
+def _not_already_in_cart(form: Any, field: Any) -> None:
+    """One line per product in a cart (the table's unique constraint), checked first."""
+    customer, product = form.user.data, field.data
+    if customer is None or product is None:
+        return
+    query = select(CartItem.id).where(CartItem.user_id == customer.id, CartItem.product_id == product.id)
+    editing = request.args.get("id", "")
+    if editing.isdigit():
+        query = query.where(CartItem.id != int(editing))
+    if db.session.scalar(query.limit(1)) is not None:
+        raise ValidationError("This product is already in the customer's cart.")
 
 
 class CartItemView(ShopModelView):
@@ -157,9 +196,10 @@ class CartItemView(ShopModelView):
     column_default_sort = [("added_at", True), ("id", True)]
     column_select_related_list = (CartItem.user, CartItem.product)
     form_columns = ("user", "product", "quantity")
-    form_ajax_refs = {"user": CUSTOMER_LOOKUP, "product": PRODUCT_LOOKUP}
+    form_ajax_refs = {"user": lookup(Customer, "user", **CUSTOMER_LOOKUP),
+                      "product": lookup(Product, "product", **PRODUCT_LOOKUP)}
     form_args = {
         "user": {"label": "Customer", "validators": [InputRequired()]},
-        "product": {"validators": [InputRequired()]},
+        "product": {"validators": [InputRequired(), _not_already_in_cart]},
         "quantity": count(1, 10_000),
     }
