@@ -125,6 +125,11 @@ class Customer(SoftDeleteMixin, User):
     __mapper_args__ = {"polymorphic_identity": "customer"}
 
 
+# The customer list: live customers, newest first. Declared here because ``deleted_at``
+# belongs to Customer (single-table inheritance puts it on the shared ``users`` table).
+Index("ix_users_type_live_created_at", User.type, Customer.deleted_at, User.created_at, User.id)
+
+
 class Employee(UserMixin, User):
     """A back-office account with a role; the only kind of user that can sign in."""
 

@@ -85,7 +85,9 @@ class TimestampMixin:
 class SoftDeleteMixin:
     """Rows are marked deleted instead of removed, so orders keep their history."""
 
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True, default=None)
+    # Indexed per table together with its default sort (see each model's __table_args__):
+    # nearly every row is live, so an index on deleted_at alone helps no query.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def soft_delete(self, when: datetime | None = None) -> None:
         if self.deleted_at is None:

@@ -36,6 +36,7 @@ class Category(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __table_args__ = (
         Index("uq_categories_name_lower", db.func.lower(name), unique=True),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+        Index("ix_categories_live_name", "deleted_at", "name"),
     )
 
     def ancestors(self) -> list[Category]:
@@ -88,6 +89,8 @@ class Product(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __table_args__ = (
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("stock >= 0", name="stock_non_negative"),
+        # The product list: live products, last updated first.
+        Index("ix_products_live_updated_at", "deleted_at", "updated_at", "id"),
     )
 
     @hybrid_property

@@ -60,6 +60,7 @@ class Post(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN {POST_STATUSES!r}", name="status_allowed"),
         Index("ix_posts_status_created_at", "status", "created_at"),
+        Index("ix_posts_live_created_at", "deleted_at", "created_at", "id"),
     )
 
     def __str__(self) -> str:
@@ -82,6 +83,8 @@ class Comment(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
     post: Mapped[Post] = relationship(back_populates="comments")
     user: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_comments_live_created_at", "deleted_at", "created_at", "id"),)
 
     def __str__(self) -> str:
         return f"{self.author_name}: {self.body[:40]}"

@@ -120,6 +120,8 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
         CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="status_allowed"),
         CheckConstraint("shipping_fee >= 0", name="shipping_fee_non_negative"),
         Index("ix_orders_status_order_date", "status", "order_date"),
+        # The order list: live orders, newest first.
+        Index("ix_orders_live_order_date", "deleted_at", "order_date", "id"),
     )
 
     @hybrid_property

@@ -307,6 +307,9 @@ def seed_demo(sizes: DemoSizes | None = None, seed: int = 42, progress: Progress
 
     _reset_sequences()
     db.session.commit()
+    # Fresh statistics, so the planner picks the list indexes from the first request on.
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
     return counts
 
 
