@@ -282,6 +282,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
                         .with_entities(primary_key).all()]
             if not page_ids:
                 return count, []
+            # By primary key only: the ids already passed every filter, and repeating
+            # ``deleted_at IS NULL`` here tempts SQLite into scanning that index instead.
+            g.include_deleted = True
             rows = (self.get_query().filter(primary_key.in_(page_ids))
                     .options(*(joinedload(j) for j in self._auto_joins)).all())
             position = {row_id: index for index, row_id in enumerate(page_ids)}

@@ -14,11 +14,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, with_expression
+from sqlalchemy.orm import Mapped, Session, mapped_column, query_expression, relationship, with_expression
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
@@ -105,9 +107,12 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default="pending", nullable=False, index=True)
     shipping_fee: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=ZERO, nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
-    # Filled by ``with_totals()`` in list queries: the subtotal computed by the database
-    # for a whole page at once, instead of loading every order's items.
-    queried_subtotal: Mapped[Decimal | None] = query_expression()
+    # The sum of the items (price paid × quantity), kept up to date at every flush by
+    # ``_keep_order_subtotals`` below: lists, sorts, exports and the dashboard read one
+    # column instead of adding up a million order items.
+    items_subtotal: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=ZERO, server_default="0",
+                                                    nullable=False)
+    # Filled by ``with_totals()`` in list queries, instead of loading every order's items.
     queried_item_count: Mapped[int | None] = query_expression()
 
     user: Mapped[Customer] = relationship(back_populates="orders")
@@ -126,19 +131,14 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
     @hybrid_property
     def subtotal(self) -> Decimal:
-        if self.queried_subtotal is not None:
-            return Decimal(self.queried_subtotal).quantize(Decimal("0.01"))
-        return sum((item.subtotal for item in self.items), ZERO)
+        if "items" in self.__dict__:  # loaded (perhaps changed and not yet flushed): add them up
+            return sum((item.subtotal for item in self.items if item.price is not None), ZERO)
+        return self.items_subtotal
 
     @subtotal.inplace.expression
     @classmethod
     def _subtotal_expression(cls) -> ColumnElement[Decimal]:
-        return (
-            select(func.coalesce(func.sum(OrderItem.price * OrderItem.quantity), ZERO))
-            .where(OrderItem.order_id == cls.id)
-            .correlate_except(OrderItem)
-            .scalar_subquery()
-        )
+        return cls.items_subtotal
 
     @hybrid_property
     def total(self) -> Decimal:
@@ -154,18 +154,47 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
         return self.queried_item_count if self.queried_item_count is not None else len(self.items)
 
     @classmethod
-    def with_totals(cls) -> tuple[Any, Any]:
-        """Query options: ``subtotal`` (so ``total``) and ``item_count`` computed in the same
-        SELECT, for lists and exports that would otherwise load every order's items."""
+    def with_totals(cls) -> tuple[Any, ...]:
+        """Query options for lists and exports: ``item_count`` computed in the same SELECT
+        (``subtotal`` and ``total`` are stored), so no order's items are loaded."""
         item_count = (
             select(func.count(OrderItem.id)).where(OrderItem.order_id == cls.id)
             .correlate_except(OrderItem).scalar_subquery()
         )
-        return (with_expression(cls.queried_subtotal, cls.subtotal.expression),
-                with_expression(cls.queried_item_count, item_count))
+        return (with_expression(cls.queried_item_count, item_count),)
 
     def __str__(self) -> str:
         return f"Order #{self.id}"
 
     def __repr__(self) -> str:
         return f"<Order {self.id} {self.status}>"
+
+
+def order_items_subtotal(order: Order, removed: set[Any]) -> Decimal:
+    return sum(((item.price or ZERO) * (item.quantity or 0) for item in order.items if item not in removed),
+               ZERO).quantize(Decimal("0.01"))
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_order_subtotals(session: Session, flush_context: Any, instances: Any) -> None:
+    """Recompute ``items_subtotal`` of every order whose items this flush adds, changes or
+    removes (including an item moved from one order to another)."""
+    touched: set[Order] = set()
+    for record in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(record, Order):
+            if record in session.new or "items" in record.__dict__:
+                touched.add(record)
+        elif isinstance(record, OrderItem):
+            if record.order is not None:
+                touched.add(record.order)
+            touched.update(o for o in inspect(record).attrs.order.history.deleted if o is not None)
+            if record in session.deleted and record.order_id is not None:
+                parent = session.get(Order, record.order_id)
+                if parent is not None:
+                    touched.add(parent)
+    removed = set(session.deleted)
+    for order in touched:
+        if order not in removed:
+            subtotal = order_items_subtotal(order, removed)
+            if order.items_subtotal != subtotal:
+                order.items_subtotal = subtotal

@@ -80,7 +80,9 @@ __all__ = [
 
 # Bookkeeping columns move on every write; listing them would make every entry noisy and a
 # flush that changes only them is not a change anyone made.
-IGNORED_FIELDS = frozenset({"updated_at", "version_id"})
+# Bookkeeping, not changes anyone made: items_subtotal follows the order's items, whose own
+# entries say what changed.
+IGNORED_FIELDS = frozenset({"updated_at", "version_id", "items_subtotal"})
 # Not repeated in a "create" entry: the entry has its own timestamp.
 IGNORED_ON_CREATE = IGNORED_FIELDS | {"created_at"}
 # Attribute names whose values must never reach the log (password_hash,

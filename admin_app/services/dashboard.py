@@ -66,19 +66,10 @@ def day_of(column: ColumnElement[datetime]) -> ColumnElement[Any]:
 
 
 def _live_orders_since(since: datetime):
-    """Per-order totals (items + shipping) of live, non-cancelled orders since ``since``."""
-    items = (
-        select(OrderItem.order_id, func.sum(OrderItem.price * OrderItem.quantity).label("items_total"))
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(Order.order_date >= since)
-        .group_by(OrderItem.order_id)
-        .subquery()
-    )
+    """Totals (stored items subtotal + shipping) of live, non-cancelled orders since ``since``."""
     return (
-        select(Order.id, Order.order_date,
-               (Order.shipping_fee + func.coalesce(items.c.items_total, 0)).label("total"))
-        .outerjoin(items, items.c.order_id == Order.id)
-        .where(Order.order_date >= since, Order.status != "cancelled", Order.deleted_at.is_(None))
+        select(Order.id, Order.order_date, (Order.items_subtotal + Order.shipping_fee).label("total"))
+        .where(Order.deleted_at.is_(None), Order.order_date >= since, Order.status != "cancelled")
         .subquery()
     )
 

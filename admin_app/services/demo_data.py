@@ -245,12 +245,16 @@ def seed_demo(sizes: DemoSizes | None = None, seed: int = 42, progress: Progress
             age = today - when
             status = rng.choice(statuses) if age > timedelta(days=10) else rng.choice(("pending", "paid", "shipped"))
             count = rng.randint(1, 2 * sizes.items_per_order - 1)
+            subtotal = Decimal("0.00")
             for pid in rng.sample(range(1, sizes.products + 1), min(count, sizes.products)):
                 item_id += 1
+                quantity = rng.choice((1, 1, 1, 2, 2, 3))
+                subtotal += prices[pid - 1] * quantity
                 item_rows.append(dict(id=item_id, order_id=oid, product_id=pid,
-                                      quantity=rng.choice((1, 1, 1, 2, 2, 3)), price=prices[pid - 1]))
+                                      quantity=quantity, price=prices[pid - 1]))
             yield dict(id=oid, user_id=cid, address_id=rng.choice(addresses_of[cid]), order_date=when,
                        status=status, shipping_fee=Decimal("0.00") if rng.random() < 0.3 else Decimal("4.95"),
+                       items_subtotal=subtotal,
                        notes=HOSTILE_TEXT if oid % 5000 == 7 else None, created_at=when, updated_at=when)
 
     counts["orders"] = 0

@@ -300,3 +300,42 @@ def test_subtotal_computed_in_the_query_matches_python():
     loaded = db.session.scalars(select(Order).options(*Order.with_totals())).one()
     assert "items" not in loaded.__dict__  # nothing was loaded per order
     assert (loaded.subtotal, loaded.total) == expected == (Decimal("59.97"), Decimal("60.97"))
+
+
+def stored_subtotal(order) -> Decimal:
+    return db.session.scalar(select(Order.items_subtotal).where(Order.id == order.id))
+
+
+def test_stored_subtotal_follows_every_change_to_the_items():
+    lamp, mug = f.product(price=Decimal("10.00")), f.product(price=Decimal("2.50"))
+    order = f.order(items=[(lamp, 2, Decimal("10.00"))])
+    assert stored_subtotal(order) == Decimal("20.00")
+    order.items.append(OrderItem(product=mug, quantity=4, price=Decimal("2.50")))   # add
+    db.session.commit()
+    assert stored_subtotal(order) == Decimal("30.00")
+    order.items[0].quantity = 3                                                      # change
+    db.session.commit()
+    assert stored_subtotal(order) == Decimal("40.00")
+    order.items.remove(order.items[1])                                               # remove (orphan)
+    db.session.commit()
+    assert stored_subtotal(order) == Decimal("30.00")
+    other = f.order()
+    item = order.items[0]
+    item.order = other                                                               # move
+    db.session.commit()
+    assert (stored_subtotal(order), stored_subtotal(other)) == (Decimal("0.00"), Decimal("30.00"))
+    db.session.delete(item)                                                          # delete
+    db.session.commit()
+    assert stored_subtotal(other) == Decimal("0.00")
+
+
+def test_stored_subtotal_matches_the_items_after_seeding():
+    from sqlalchemy import func
+
+    from admin_app.services.demo_data import DemoSizes, seed_demo
+
+    seed_demo(DemoSizes(customers=10, products=10, orders=25, items_per_order=3, posts=1))
+    sums = dict(db.session.execute(select(OrderItem.order_id, func.sum(OrderItem.price * OrderItem.quantity))
+                                   .group_by(OrderItem.order_id)).all())
+    stored = dict(db.session.execute(select(Order.id, Order.items_subtotal)).all())
+    assert {k: Decimal(v).quantize(Decimal("0.01")) for k, v in sums.items()} == stored
