@@ -36,6 +36,12 @@ def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    from admin_app.database import sqlite_engine_options
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        **sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLITE_BUSY_TIMEOUT"]),
+    }
     INSTANCE_PATH.mkdir(exist_ok=True)
 
 
@@ -122,6 +128,24 @@ def register_errorhandlers(app: Flask) -> None:
     for code in pages:
         app.register_error_handler(code, render_error)
     app.register_error_handler(429, too_many_attempts)
+
+    from sqlalchemy.exc import OperationalError
+
+    from admin_app.extensions import db
+
+    def database_unavailable(error: OperationalError) -> tuple[str, int]:
+        """The database went away or is locked: say so (503), and hand the connection back
+        so the next request starts clean (no restart needed)."""
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone already; it is discarded
+            db.session.remove()
+        app.logger.error("database unavailable: %s", error.orig)
+        return render_template("errors/error.html", code=503, title="Database unavailable",
+                               message="The database cannot be reached right now. Nothing was saved; "
+                                       "please try again in a moment."), 503
+
+    app.register_error_handler(OperationalError, database_unavailable)
 
 
 def register_commands(app: Flask) -> None:

@@ -38,7 +38,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'admin_app.db'}")
     )
+    # Pre-ping: a connection the database dropped (a restart) is replaced before use,
+    # so a restart costs at most one failed request per worker.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT = float(os.environ.get("SQLITE_BUSY_TIMEOUT", "10"))
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Werkzeug's scrypt is memory-hard; the cost is configurable so tests stay fast.

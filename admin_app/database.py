@@ -8,16 +8,24 @@ from sqlalchemy import Engine, event
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite enforces foreign keys only when asked, per connection; WAL and a busy
-    timeout let several workers read while one writes instead of failing with
-    "database is locked"."""
+    """SQLite enforces foreign keys only when asked, per connection; WAL lets readers carry
+    on while one worker writes (the busy timeout is the driver's ``timeout``, see
+    :func:`sqlite_engine_options`)."""
     if not type(dbapi_connection).__module__.startswith("sqlite3"):
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def sqlite_engine_options(url: str, busy_timeout_seconds: float) -> dict[str, Any]:
+    """Engine options for SQLite: wait up to ``busy_timeout_seconds`` for another worker's
+    write lock ("database is locked" only after that), and allow the live test server's
+    threads to share the in-memory test database."""
+    if not url.startswith("sqlite"):
+        return {}
+    return {"connect_args": {"timeout": busy_timeout_seconds, "check_same_thread": False}}
 
 
 def register_sqlite_pragmas() -> None:
