@@ -16,13 +16,14 @@ from typing import Any
 from flask import Response, abort, flash, g, has_request_context, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
+from flask_admin.helpers import get_redirect_target
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 
 from flask_admin.contrib.sqla import tools
 from sqlalchemy import Column, Integer, Numeric, String, false, func, literal_column, or_, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import MANYTOONE, ONETOMANY, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, ValidationError
@@ -34,7 +35,7 @@ from admin_app.admin.soft_delete import DeletedFilter, has_soft_delete, live_onl
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
 from admin_app.models import ROLES, utcnow
-from admin_app.services.export import EXPORTS, ExportSpec, csv_stream, iter_rows, xlsx_write
+from admin_app.services.export import EXPORTS, ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +151,19 @@ class EstimatedCount(int):
         return f"about {int(self):,}"
 
 
+def contains(column: Any, pattern: str) -> Any:
+    """Case-insensitive LIKE. SQLite's LIKE already ignores (ASCII) case, and is four times
+    faster without the ``lower()`` SQLAlchemy's ``ilike`` wraps around both sides there."""
+    if db.engine.dialect.name == "sqlite":
+        return column.like(pattern)
+    return column.ilike(pattern)
+
+
 def _related_match(path: tuple[Any, ...], columns: list[Any], pattern: str) -> Any:
     """``fk IN (SELECT pk FROM target WHERE column LIKE pattern ...)`` along a relationship path."""
     *leading, last = path
     target = last.property.mapper.class_
-    condition = or_(*(column.ilike(pattern) for column in columns))
+    condition = or_(*(contains(column, pattern) for column in columns))
     ids = select(*last.property.remote_side).where(condition)
     match = next(iter(last.property.local_columns)).in_(ids)
     for step in reversed(leading):
@@ -234,9 +243,13 @@ class ShopModelView(RoleAccessMixin, ModelView):
         return filters or None
 
     def _live(self, query: Any) -> Any:
-        if self.soft_delete and not g.get("include_deleted"):
-            return query.filter(self.model.deleted_at.is_(None))
-        return query
+        if not self.soft_delete or g.get("include_deleted"):
+            return query
+        if g.get("searching") and db.engine.dialect.name == "sqlite":
+            # Nearly every row is live: keep SQLite from walking the (deleted_at, date)
+            # index over the whole table when a search can use a narrower one (user_id).
+            return query.filter(func.coalesce(self.model.deleted_at, None).is_(None))
+        return query.filter(self.model.deleted_at.is_(None))
 
     def get_query(self) -> Any:
         return self._live(super().get_query())
@@ -260,6 +273,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
         g.include_deleted = any(isinstance(self._filters[idx], DeletedFilter)
                                 for idx, _name, _value in filters or ()
                                 if self._filters and idx < len(self._filters))
+        g.searching = bool(search and self._search_supported)
         try:
             query, count_query, joins, count_joins = self.get_query(), self.get_count_query(), {}, {}
             if self._search_supported and search:
@@ -290,7 +304,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
             position = {row_id: index for index, row_id in enumerate(page_ids)}
             return count, sorted(rows, key=lambda row: position[getattr(row, primary_key.key)])
         finally:
-            g.include_deleted = False
+            g.include_deleted = g.searching = False
 
     def row_count(self, count_query: Any, narrowed: bool, page: int, page_size: int) -> int:
         """How many rows the list has, as cheaply as the page can say it honestly: never
@@ -328,7 +342,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
                     if term.isdigit() and int(term) <= 2**31 - 1:
                         own.append(column == int(term))
                 else:
-                    own.append(column.ilike(pattern))
+                    own.append(contains(column, pattern))
             for path, columns in related.items():
                 own.append(_related_match(path, columns, pattern))
             condition = or_(*own) if own else false()
@@ -430,13 +444,58 @@ class ShopModelView(RoleAccessMixin, ModelView):
         return EXPORTS[self.endpoint]
 
     def export_statement(self, spec: ExportSpec) -> Any:
-        """Exactly the list's rows: its search, filters and sort, every page, as one statement."""
+        """Exactly the list's rows: its search, filters and sort, every page, as one statement.
+
+        Specs with plain rows (every column in SQL, see ``build_statement``) get the engine's
+        own SELECT: with a search or filter it is restricted to ``id IN (<the list's query>)``
+        (Flask-Admin's search and filter joins, and its soft-delete rule, which the Deleted
+        filter lifts); without, to live rows. The list's sort (or ``column_default_sort``) is
+        translated to attribute paths (``user.username`` uses the export's joined alias),
+        the primary key last. Other specs export the list's ORM query, as loaded objects.
+        """
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
-        _count, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
-                                      view_args.filters, execute=False, page_size=0)
+        sort_column = sort[0] if sort else None
         primary_key = self.model.__mapper__.primary_key[0]
-        return query.order_by(primary_key.desc()).options(*spec.loader_options()).statement
+        if not spec.plain_rows:
+            _count, query = self.get_list(0, sort_column, view_args.sort_desc, view_args.search,
+                                          view_args.filters, execute=False, page_size=0)
+            return query.order_by(primary_key.desc()).options(*spec.loader_options()).statement
+
+        def sort_key(field: Any, joins: Any, descending: bool) -> Any:
+            """A Flask-Admin sort field (attribute, column, or one reached through ``joins``)
+            as a ``(path, descending)`` pair, or as a clause if it is no attribute path."""
+            key = getattr(field, "key", None)
+            if joins:
+                return (".".join([join.key for join in joins] + [key]), descending)
+            if isinstance(field, str):
+                return (field, descending)
+            if key is not None and hasattr(self.model, key):
+                return (key, descending)
+            return field.desc() if descending else field.asc()
+
+        order_by: list[Any] = []
+        if sort_column is not None and sort_column in self._sortable_columns:
+            fields = self._sortable_columns[sort_column]
+            joins = self._sortable_joins.get(sort_column)
+            if isinstance(fields, list):
+                order_by = [sort_key(field, join, bool(view_args.sort_desc))
+                            for field, join in zip(fields, joins or [None] * len(fields), strict=True)]
+            else:
+                order_by = [sort_key(fields, joins, bool(view_args.sort_desc))]
+        else:
+            order_by = [sort_key(field, joins, bool(descending))
+                        for field, joins, descending in self._get_default_order()]
+
+        extra_where: list[Any] = []
+        narrowed = bool(view_args.search) or bool(view_args.filters)
+        if narrowed:
+            _count, query = self.get_list(0, None, False, view_args.search, view_args.filters,
+                                          execute=False, page_size=0)
+            ids = query.with_entities(primary_key).order_by(None).statement.correlate(None)
+            extra_where.append(primary_key.in_(ids))
+        return build_statement(spec, extra_where=extra_where, order_by=order_by or None,
+                               include_deleted=narrowed)
 
     @expose("/export/<export_type>/")
     def export(self, export_type: str) -> Any:
@@ -479,6 +538,30 @@ class ShopModelView(RoleAccessMixin, ModelView):
         if hasattr(form, "loaded_version") and obj is not None and not form.loaded_version.data:
             form.loaded_version.data = obj.version_id
         return form
+
+    def validate_form(self, form: Any) -> bool:
+        """A form opened before someone else saved the record is refused as such first:
+        its fields would otherwise be judged against the newer record ("this order can only
+        be set to ..."), which hides what really happened."""
+        loaded = getattr(getattr(form, "loaded_version", None), "data", None)
+        if loaded and request.method == "POST" and request.endpoint == f"{self.endpoint}.edit_view":
+            record = self.get_one(request.args.get("id", ""))
+            if record is not None and str(loaded) != str(record.version_id):
+                self.refuse_stale_edit(form, record)
+                return False
+        return super().validate_form(form)
+
+    def handle_action(self, return_view: str | None = None) -> Any:
+        """A bulk action that loses a race (a row changed or locked meanwhile) is rolled back
+        and reported, never a 500."""
+        try:
+            return super().handle_action(return_view)
+        except (StaleDataError, OperationalError, IntegrityError) as exc:
+            db.session.rollback()
+            log.warning("bulk action on %s failed: %s", self.endpoint, exc)
+            flash("Nothing was changed: some of the selected records were changed by someone else at the "
+                  "same moment. Reload the list and try again.", "error")
+            return redirect(get_redirect_target() or self.get_url(".index_view"))
 
     def update_model(self, form: Any, model: Any) -> Any:
         g.admin_form = form

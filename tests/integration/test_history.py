@@ -137,3 +137,35 @@ def test_restore_and_soft_delete_are_recorded(client, staff_user):
     assert [e.action for e in entries(product)] == ["create", "soft_delete", "restore"]
     assert all(e.actor_label == "staff1" for e in entries(product)[1:])
     assert db.session.get(Product, product.id).deleted_at is None
+
+
+def test_a_status_moved_while_the_form_was_open_is_reported_as_such(app):
+    order = f.order(status="pending")
+    anna, bert = two_staff(app)
+    url = f"/admin/order/edit/?id={order.id}"
+    bert_form = read_form(bert.client.get(url).text)
+    anna.post("/admin/order/action/", {"action": "mark_paid", "rowid": str(order.id)})
+    refused = bert.post(url, {**bert_form, "notes": "late"})
+    assert "since you opened it" in refused.text and "can only be set to" not in refused.text
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == "paid"
+
+
+def test_a_bulk_action_that_loses_a_race_is_reported_not_a_500(client, staff_user, monkeypatch):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    import admin_app.admin.sales as sales
+
+    order = f.order(status="pending")
+
+    def racing(orders, target):
+        raise StaleDataError("UPDATE statement on table 'orders' expected to update 1 row(s); 0 were matched.")
+
+    monkeypatch.setattr(sales, "move_orders", racing)
+    auth = login_as(client, staff_user)
+    response = auth.post("/admin/order/action/", {"action": "mark_paid", "rowid": str(order.id)},
+                         follow_redirects=True)
+    assert response.status_code == 200
+    assert "changed by someone else at the same moment" in response.text
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == "pending"
