@@ -4,7 +4,6 @@ employees; uniqueness ignoring case, and a uniqueness race turned into a message
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -12,49 +11,12 @@ from sqlalchemy import func, select
 from admin_app.extensions import db
 from admin_app.models import Address, Customer, Employee, Order, User
 from tests import factories as f
-from tests.conftest import AuthActions, csrf_token_from, login_as
-
-RAW_SQL = ("IntegrityError", "UNIQUE constraint", "duplicate key", "CHECK constraint", "NOT NULL constraint",
-           "psycopg", "sqlite3", "Traceback")
-
-
-def submit(client: Any, url: str, data: dict[str, Any]) -> Any:
-    """GET the form page, then POST it back with its CSRF token and ``data``."""
-    page = client.get(url)
-    assert page.status_code == 200, page.text
-    hidden = dict(re.findall(r'<input[^>]*name="(loaded_version)"[^>]*value="([^"]*)"', page.text))
-    return client.post(url, data={"csrf_token": csrf_token_from(page.text), **hidden, **data})
-
-
-def delete(client: Any, endpoint: str, record_id: int) -> Any:
-    page = client.get(f"/admin/{endpoint}/")
-    return client.post(f"/admin/{endpoint}/delete/", data={"csrf_token": csrf_token_from(page.text),
-                                                           "id": str(record_id)})
-
-
-def assert_no_raw_sql(page: str) -> None:
-    for marker in RAW_SQL:
-        assert marker not in page, f"{marker!r} shown to the user"
-
-
-def gone(model: Any, record_id: int) -> bool:
-    db.session.expire_all()
-    row = db.session.get(model, record_id)
-    return row is None or getattr(row, "deleted_at", None) is not None
+from tests.conftest import AuthActions, login_as
+from tests.integration.helpers import assert_no_raw_sql, delete, gone, submit
 
 
 def user_count() -> int:
     return db.session.scalar(select(func.count()).select_from(User)) or 0
-
-
-@pytest.fixture
-def staff(client, staff_user):
-    return login_as(client, staff_user)
-
-
-@pytest.fixture
-def admin(client, admin_user):
-    return login_as(client, admin_user)
 
 
 CUSTOMER = {"username": "ada", "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace",

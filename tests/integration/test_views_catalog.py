@@ -6,7 +6,6 @@ names Flask-Admin renders); assertions are on the status, the rows stored and th
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -16,45 +15,11 @@ from sqlalchemy import func, select
 from admin_app.extensions import db
 from admin_app.models import Category, Product
 from tests import factories as f
-from tests.conftest import csrf_token_from, login_as
-
-RAW_SQL = ("IntegrityError", "UNIQUE constraint", "duplicate key", "CHECK constraint", "psycopg", "sqlite3",
-           "NumericValueOutOfRange", "Traceback")
-
-
-def submit(client: Any, url: str, data: dict[str, Any]) -> Any:
-    """GET the form page, then POST it back with its CSRF token and ``data``."""
-    page = client.get(url)
-    assert page.status_code == 200, page.text
-    hidden = dict(re.findall(r'<input[^>]*name="(loaded_version)"[^>]*value="([^"]*)"', page.text))
-    return client.post(url, data={"csrf_token": csrf_token_from(page.text), **hidden, **data})
-
-
-def delete(client: Any, endpoint: str, record_id: int) -> Any:
-    page = client.get(f"/admin/{endpoint}/")
-    return client.post(f"/admin/{endpoint}/delete/", data={"csrf_token": csrf_token_from(page.text),
-                                                           "id": str(record_id)})
-
-
-def assert_no_raw_sql(page: str) -> None:
-    for marker in RAW_SQL:
-        assert marker not in page, f"{marker!r} shown to the user"
-
-
-def gone(model: Any, record_id: int) -> bool:
-    """Deleted for the user: no row, or a row marked deleted (soft delete)."""
-    db.session.expire_all()
-    row = db.session.get(model, record_id)
-    return row is None or getattr(row, "deleted_at", None) is not None
+from tests.integration.helpers import assert_no_raw_sql, delete, gone, submit
 
 
 def product_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Product)) or 0
-
-
-@pytest.fixture
-def staff(client, staff_user):
-    return login_as(client, staff_user)
 
 
 PRODUCT = {"name": "Desk lamp", "sku": "LAMP-1", "price": "19.90", "stock": "7", "description": "Warm light"}

@@ -15,23 +15,7 @@ from admin_app.extensions import db
 from admin_app.models import CartItem, Order, OrderItem
 from tests import factories as f
 from tests.conftest import csrf_token_from, login_as
-
-RAW_SQL = ("IntegrityError", "UNIQUE constraint", "duplicate key", "CHECK constraint", "NOT NULL constraint",
-           "psycopg", "sqlite3", "Traceback")
-
-
-def submit(client: Any, url: str, data: dict[str, Any]) -> Any:
-    """GET the form page, then POST it back with its CSRF token and ``data``."""
-    page = client.get(url)
-    assert page.status_code == 200, page.text
-    hidden = dict(re.findall(r'<input[^>]*name="(loaded_version)"[^>]*value="([^"]*)"', page.text))
-    return client.post(url, data={"csrf_token": csrf_token_from(page.text), **hidden, **data})
-
-
-def delete(client: Any, endpoint: str, record_id: int) -> Any:
-    page = client.get(f"/admin/{endpoint}/")
-    return client.post(f"/admin/{endpoint}/delete/", data={"csrf_token": csrf_token_from(page.text),
-                                                           "id": str(record_id)})
+from tests.integration.helpers import assert_no_raw_sql, delete, gone, submit
 
 
 def bulk(client: Any, action: str, orders: list[Order]) -> str:
@@ -46,17 +30,6 @@ def bulk(client: Any, action: str, orders: list[Order]) -> str:
 
 def flashes(page: str) -> str:
     return " ".join(re.sub(r"\s+", " ", m) for m in re.findall(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', page, re.S))
-
-
-def assert_no_raw_sql(page: str) -> None:
-    for marker in RAW_SQL:
-        assert marker not in page, f"{marker!r} shown to the user"
-
-
-def gone(model: Any, record_id: int) -> bool:
-    db.session.expire_all()
-    row = db.session.get(model, record_id)
-    return row is None or getattr(row, "deleted_at", None) is not None
 
 
 def status_of(order_id: int) -> str:
@@ -89,11 +62,6 @@ def item_fields(n: int, product: Any, quantity: Any, price: Any = "", item_id: i
     if item_id is not None:
         fields[f"items-{n}-id"] = str(item_id)
     return fields
-
-
-@pytest.fixture
-def staff(client, staff_user):
-    return login_as(client, staff_user)
 
 
 @pytest.fixture
