@@ -19,11 +19,13 @@ from openpyxl import load_workbook
 from sqlalchemy import event
 
 from admin_app.extensions import db
-from admin_app.models import Product
+from admin_app.models import Order, Product, User
 from admin_app.services.export import (
     EXPORTS,
+    KINDS,
     ExportColumn,
     build_statement,
+    cell_formatter,
     count_statement,
     csv_stream,
     format_cell,
@@ -464,3 +466,140 @@ def test_export_command_refuses_an_unknown_entity(runner):
     result = runner.invoke(args=["export", "invoice"])
     assert result.exit_code == 2
     assert "'invoice' is not one of 'address', 'auditlog', 'cartitem'" in result.output
+
+
+# --------------------------------------------------------------------------- plain rows (Core path)
+
+
+ORM_ONLY = {"post", "auditlog"}  # a collection column (tags) / a JSON column formatted in Python
+
+
+def test_every_entity_but_posts_and_history_reads_plain_rows():
+    assert {name for name, spec in EXPORTS.items() if not spec.plain_rows} == ORM_ONLY
+    with pytest.raises(ValueError, match="computed in Python"):
+        build_statement(EXPORTS["post"], plain_rows=True)
+
+
+@pytest.mark.parametrize("entity", sorted(set(EXPORTS) - ORM_ONLY))
+def test_plain_rows_export_exactly_what_orm_objects_export(entity):
+    """Same headers, same cells, same order as the ORM path: dates, money, hybrids, links
+    that are None (a product without category, a guest comment), soft-delete markers."""
+    make_every_entity(3)
+    orphan = f.product(name="=orphan", price=Decimal("0.10"))
+    f.category(name="Root, \"quoted\"")
+    f.comment(f.post(), author_name="@guest")
+    gone_customer, gone_product = f.customer(username="gone"), f.product(name="gone")
+    kept = f.order(gone_customer, items=[(gone_product, 3, Decimal("33.33")), (orphan, 1, Decimal("0.10"))])
+    f.cart_item(gone_customer, gone_product)
+    gone_customer.soft_delete()
+    gone_product.soft_delete()
+    db.session.commit()
+    spec = EXPORTS[entity]
+
+    def export(plain: bool, search: str | None = None) -> bytes:
+        statement = build_statement(spec, search=search, plain_rows=plain)
+        return b"".join(csv_stream(iter_rows(db.engine, statement, spec.columns), spec.columns))
+
+    assert export(True) == export(False)
+    assert export(True, "gone") == export(False, "gone")
+    assert len(parse_csv(export(True))) > 2 and kept
+
+
+def test_plain_rows_build_no_orm_objects_and_run_one_statement_for_10_or_1000_rows():
+    loads: list[Any] = []
+
+    def loaded(target: Any, context: Any) -> None:
+        loads.append(target)
+
+    event.listen(Order, "load", loaded)
+    event.listen(User, "load", loaded, propagate=True)
+    try:
+        f.many_orders(10)
+        few = count_statements("order")
+        f.many_orders(990)
+        many = count_statements("order")
+    finally:
+        event.remove(Order, "load", loaded)
+        event.remove(User, "load", loaded)
+    assert few == (1, 10) and many == (1, 1000)
+    assert loads == []
+
+
+def test_order_totals_come_from_one_grouped_subquery_also_when_narrowed():
+    alice, bob = f.customer(username="alice"), f.customer(username="bob")
+    lamp = f.product(price=Decimal("2.50"))
+    mine = f.order(alice, items=[(lamp, 2, Decimal("2.50")), (lamp, 1, Decimal("0.01"))],
+                   shipping_fee=Decimal("1.00"))
+    f.order(bob, items=[(lamp, 7, Decimal("2.50"))])
+    sql = str(build_statement(EXPORTS["order"], search="alice").compile(db.engine))
+    assert sql.count("GROUP BY") == 1 and "count(order_items.id)" in sql
+    assert sql.count("FROM order_items") == 1  # no correlated subquery per order
+    rows = as_dicts(export_csv("order", search="alice"))
+    assert [(r["ID"], r["Items"], r["Subtotal"], r["Total"]) for r in rows] == [
+        (str(mine.id), "2", "5.01", "6.01")]
+    rows = as_dicts(export_csv("order", extra_where=[Order.user_id == bob.id]))
+    assert [(r["Items"], r["Subtotal"]) for r in rows] == [("1", "17.50")]
+
+
+def test_plain_rows_sort_by_attribute_paths_through_the_joined_alias():
+    zed, amy = f.customer(username="zed"), f.customer(username="amy")
+    orders = [f.order(zed), f.order(amy), f.order(zed)]
+    by_name = as_dicts(export_csv("order", order_by=[("user.username", False)]))
+    assert [row["ID"] for row in by_name] == [str(orders[1].id), str(orders[0].id), str(orders[2].id)]
+    by_name = as_dicts(export_csv("order", order_by=[("user.username", True)]))
+    assert [row["ID"] for row in by_name] == [str(orders[2].id), str(orders[0].id), str(orders[1].id)]
+    parent_a, parent_b = f.category(name="A"), f.category(name="B")
+    f.category(name="x", parent=parent_b), f.category(name="y", parent=parent_a)
+    rows = as_dicts(export_csv("category", order_by=[("parent.name", False), ("name", False)]))
+    # (Where rows without a parent go is the database's NULL order, as in the list.)
+    assert [(row["Name"], row["Parent"]) for row in rows if row["Parent"]] == [("y", "A"), ("x", "B")]
+
+
+@pytest.mark.parametrize("bind_kind", ["connection", "session factory"])
+def test_plain_rows_accept_a_connection_or_a_session_factory(bind_kind):
+    f.many_orders(7)
+    spec = EXPORTS["order"]
+    statement = build_statement(spec)
+    if bind_kind == "connection":
+        with db.engine.connect() as connection:
+            rows = list(iter_rows(connection, statement, spec.columns, batch_size=3))
+            assert not connection.closed  # the caller's connection stays the caller's
+    else:
+        from sqlalchemy.orm import Session
+
+        rows = list(iter_rows(lambda: Session(db.engine), statement, spec.columns, batch_size=3))
+    assert len(rows) == 7 and all(isinstance(row, tuple) and len(row) == len(spec.columns) for row in rows)
+    assert rows[0][1].tzinfo is UTC and isinstance(rows[0][8], Decimal)
+
+
+FORMAT_SAMPLES: list[Any] = [
+    None, "", "plain", "Zoë", "=1+1", "-3", "@x", "\tx", "\rx", "+1", 0, 1, -1, 42, 10**20, True, False,
+    Decimal("0"), Decimal("12.5"), Decimal("12.50"), Decimal("-12.50"), Decimal("0.005"), Decimal("1E+2"),
+    Decimal("99999999.99"), Decimal("NaN"), Decimal("-0.00"), 7.0, 0.1 + 0.2, -2.675, float("nan"),
+    WHEN, WHEN.replace(microsecond=123456), WHEN.astimezone(timezone(timedelta(hours=-5))),
+    WHEN.replace(tzinfo=None), date(2026, 1, 2), [1, 2],
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_cell_formatters_give_exactly_format_cell(kind):
+    formatter = cell_formatter(kind)
+    for value in FORMAT_SAMPLES:
+        assert formatter(value) == format_cell(value, kind), (kind, value)
+
+
+def test_fast_sqlite_timestamp_reading_matches_the_column_type():
+    from sqlalchemy.dialects import sqlite
+
+    from admin_app.models.base import UTCDateTime
+    from admin_app.services.export import _ExportUTCDateTime
+
+    dialect = sqlite.dialect()
+    # What a result does: the processor of the type adapted to the dialect.
+    standard = UTCDateTime()._cached_result_processor(dialect, None)
+    fast = _ExportUTCDateTime()._cached_result_processor(dialect, None)
+    for stored in ("2026-11-25 14:53:56.000000", "2026-11-25 14:53:56.123456", "2026-11-25 14:53:56",
+                   "2026-11-25", None):
+        assert fast(stored) == standard(stored), stored
+        if stored:
+            assert fast(stored).tzinfo is UTC
