@@ -100,7 +100,7 @@ def test_search_filter_and_sort_export_the_list_pages_in_order(app, staff_client
         (int(o.items[0].quantity) for o in expected), reverse=True)
     # The totals of a narrowed export come from the same grouped subquery, restricted.
     first = rows[0]
-    assert (first["Items"], first["Subtotal"], first["Shipping fee"]) == ("1", f"{Decimal(first['Total']) - Decimal('0.50'):.2f}", "0.50")
+    assert (first["Subtotal"], first["Shipping fee"]) == (f"{Decimal(first['Total']) - Decimal('0.50'):.2f}", "0.50")
 
 
 def test_sort_through_a_relationship_uses_the_joined_customer(app, staff_client, shop):
