@@ -14,7 +14,8 @@ Pieces, each usable on its own:
   does not grow with the number of rows.
 - :func:`format_cell` is the one formatting rule shared by both formats, including the
   formula-injection guard (text starting with ``= + - @ \\t \\r`` gets a leading ``'``).
-- :func:`csv_stream` yields UTF-8 (with BOM) CSV in ~64 KB chunks; :func:`xlsx_write`
+- :func:`csv_stream` yields UTF-8 (with BOM) CSV in ~64 KB chunks (plain rows straight from
+  :func:`iter_rows` are formatted a batch at a time, see there); :func:`xlsx_write`
   writes a write-only openpyxl workbook with typed cells, capped at Excel's row limit.
 
 Typical use (what the ``export`` command and the admin views do)::
@@ -40,6 +41,8 @@ import csv
 import inspect as pyinspect
 import io
 import json
+import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -52,12 +55,14 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy import Connection, Engine, Numeric, Select, case, func, inspect, null, or_, select, type_coerce
+from sqlalchemy import Boolean, Connection, Engine, Numeric, Select, case, func, inspect, null, or_, select, type_coerce
+from sqlalchemy.engine.cursor import CursorFetchStrategy
 from sqlalchemy.ext.hybrid import HybridExtensionType
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
 
 from admin_app.models.base import UTCDateTime
 from admin_app.models import (
@@ -85,6 +90,7 @@ XLSX_MAX_ROWS = 1_048_576
 #: Excel refuses (then "repairs") cells holding more characters than this.
 XLSX_MAX_CELL_CHARS = 32_767
 CSV_CHUNK_CHARS = 64 * 1024
+_CSV_ROW_GUESS = 256  # characters per CSV row, until rows have been written
 DEFAULT_BATCH_SIZE = 1000
 CENT = Decimal("0.01")
 MONEY_SQL = Numeric(12, 2)  # sums of Numeric(10, 2) can exceed 10 digits
@@ -744,10 +750,20 @@ def iter_rows(bind: Bind, statement: Select[Any], columns: Sequence[ExportColumn
     it in ``finally`` -- when exhausted, on error, and when closed early (a client that
     disconnects makes the WSGI server call ``close()``: ``GeneratorExit``). It never touches
     Flask's scoped session or app context.
+
+    For a plain-row statement the iterator is a :class:`_PlainRows`: iterated, it gives
+    typed tuples like any other (XLSX needs them); handed unstarted to :func:`csv_stream`,
+    it is read as CSV text instead, straight from the DBAPI cursor on SQLite and formatted
+    a batch and a column at a time -- the same bytes, without the per-cell Python work.
+    Wrapping it in another generator keeps the output and loses that fast path.
     """
     if statement.get_execution_options().get(PLAIN_ROWS_OPTION):
-        yield from _iter_plain_rows(bind, statement, len(columns), batch_size)
-        return
+        return _PlainRows(bind, statement, len(columns), batch_size)
+    return _iter_orm_rows(bind, statement, columns, batch_size)
+
+
+def _iter_orm_rows(bind: Bind, statement: Select[Any], columns: Sequence[ExportColumn],
+                   batch_size: int) -> Iterator[tuple[Any, ...]]:
     getters = [column.getter() for column in columns]
     session = Session(bind=bind) if isinstance(bind, (Engine, Connection)) else bind()
     try:
@@ -768,22 +784,68 @@ def iter_rows(bind: Bind, statement: Select[Any], columns: Sequence[ExportColumn
         session.close()
 
 
-def _iter_plain_rows(bind: Bind, statement: Select[Any], width: int,
-                     batch_size: int) -> Iterator[tuple[Any, ...]]:
+class _PlainRows:
+    """What :func:`iter_rows` returns for a plain-row statement: an iterator of tuples of
+    typed values (as the ORM would give them; what :func:`xlsx_write` needs), that
+    :func:`csv_stream` may instead read as ready-made CSV text, batch by batch
+    (:meth:`csv_batches`). Nothing runs before the first ``next()``; ``close()`` gives the
+    connection back at any time."""
+
+    __slots__ = ("_rows", "batch_size", "bind", "statement", "width")
+
+    def __init__(self, bind: Bind, statement: Select[Any], width: int, batch_size: int) -> None:
+        if len(statement.selected_columns) != width:
+            raise ValueError(f"the statement selects {len(statement.selected_columns)} columns, not {width}")
+        self.bind, self.statement, self.width, self.batch_size = bind, statement, width, batch_size
+        self._rows: Iterator[Any] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._rows is not None
+
+    def __iter__(self) -> _PlainRows:
+        return self
+
+    def __next__(self) -> tuple[Any, ...]:
+        if self._rows is None:
+            self._rows = _iter_plain_rows(self.bind, self.statement, self.batch_size)
+        return next(self._rows)
+
+    def csv_batches(self, columns: Sequence[ExportColumn]) -> Iterator[list[Sequence[Any]]]:
+        """Batches of CSV-ready cells (text, ints, ``None`` for empty), as one sequence per
+        column: exactly what ``format_cell`` gives per cell. Only before iteration starts."""
+        if self._rows is not None:
+            raise RuntimeError("the rows are already being read")
+        if len(columns) != self.width:
+            raise ValueError(f"a row has {self.width} values for {len(columns)} columns")
+        batches = _plain_csv_batches(self.bind, self.statement, [column.kind for column in columns],
+                                     self.batch_size)
+        self._rows = batches
+        return batches
+
+    def close(self) -> None:
+        if self._rows is not None:
+            self._rows.close()  # type: ignore[attr-defined]
+        else:
+            self._rows = iter(())
+
+
+def _connect(bind: Bind) -> tuple[Connection, Callable[[], None]]:
+    """A connection for ``bind`` and how to give it back."""
+    if isinstance(bind, Engine):
+        connection = bind.connect()
+        return connection, connection.close
+    if isinstance(bind, Connection):
+        return bind, lambda: None
+    session = bind()
+    return session.connection(), session.close
+
+
+def _iter_plain_rows(bind: Bind, statement: Select[Any], batch_size: int) -> Iterator[tuple[Any, ...]]:
     """The rows of a plain-row statement as tuples (values already in column order), over a
     server-side cursor (``stream_results``; PostgreSQL) fetched ``batch_size`` at a time, on
     a connection of its own that is given back in ``finally`` (also on ``GeneratorExit``)."""
-    if len(statement.selected_columns) != width:
-        raise ValueError(f"the statement selects {len(statement.selected_columns)} columns, not {width}")
-    session: Session | None = None
-    owned: Connection | None = None
-    if isinstance(bind, Engine):
-        connection = owned = bind.connect()
-    elif isinstance(bind, Connection):
-        connection = bind
-    else:
-        session = bind()
-        connection = session.connection()
+    connection, release = _connect(bind)
     try:
         result = connection.execute(statement, execution_options={"stream_results": True,
                                                                 "max_row_buffer": batch_size})
@@ -793,10 +855,128 @@ def _iter_plain_rows(bind: Bind, statement: Select[Any], width: int,
         finally:
             result.close()
     finally:
-        if owned is not None:
-            owned.close()
-        if session is not None:
-            session.close()
+        release()
+
+
+def _plain_csv_batches(bind: Bind, statement: Select[Any], kinds: Sequence[Kind],
+                       batch_size: int) -> Iterator[list[Sequence[Any]]]:
+    """Batches of CSV-ready cells of a plain-row statement, one sequence per column.
+
+    On SQLite the values come straight from the DBAPI cursor (no SQLAlchemy result
+    processing) and the usual columns are formatted a whole batch at a time from what
+    SQLite stores (see :func:`_sqlite_column_formatter`); anything unexpected in a batch
+    takes the column type's own result processing plus :func:`cell_formatter`. Elsewhere
+    the typed values of the result are formatted with :func:`cell_formatter`, a column at a
+    time. Either way each cell is exactly ``format_cell(value, kind)`` of the ORM's value."""
+    connection, release = _connect(bind)
+    try:
+        if connection.dialect.name == "sqlite":
+            result = connection.execute(statement)
+        else:
+            result = connection.execute(statement, execution_options={"stream_results": True,
+                                                                    "max_row_buffer": batch_size})
+        try:
+            dialect = connection.dialect
+            raw = (dialect.name == "sqlite" and type(result.cursor_strategy) is CursorFetchStrategy
+                   and result.cursor is not None)
+            if raw:
+                description = result.cursor.description
+                formatters = [
+                    _sqlite_column_formatter(column.type, kind, dialect, description[index][1])
+                    for index, (column, kind) in enumerate(zip(statement.selected_columns, kinds, strict=True))
+                ]
+                fetchmany = result.cursor.fetchmany
+                batches: Iterator[Sequence[Any]] = iter(lambda: fetchmany(batch_size), [])
+            else:
+                formatters = [_column_formatter(cell_formatter(kind)) for kind in kinds]
+                batches = (list(partition) for partition in result.partitions(batch_size))
+            for batch in batches:
+                yield [format_column(values) for format_column, values in zip(formatters, zip(*batch), strict=True)]
+        finally:
+            result.close()
+    finally:
+        release()
+
+
+ColumnFormatter = Callable[[Sequence[Any]], Sequence[Any]]
+_NONE = type(None)
+_INT_TYPES = frozenset((int, _NONE))
+_TEXT_TYPES = frozenset((str, _NONE))
+_BOOL_TEXT = {1: "yes", 0: "no", None: None}
+# What SQLAlchemy stores for a DateTime on SQLite; ASCII digits only, plausible fields.
+_SQLITE_DATETIME = (r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]) "
+                    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}")
+_SQLITE_DATETIMES = re.compile(f"{_SQLITE_DATETIME}(?:\n{_SQLITE_DATETIME})*")
+
+
+def _column_formatter(format_value: Callable[[Any], str],
+                      process: Callable[[Any], Any] | None = None) -> ColumnFormatter:
+    """The general rule for a batch of one column: result processing, then the cell rule."""
+    if process is None:
+        return lambda values: list(map(format_value, values))
+    return lambda values: [format_value(process(value)) for value in values]
+
+
+def _sqlite_column_formatter(type_: Any, kind: Kind, dialect: Any, coltype: Any) -> ColumnFormatter:
+    """Formats a batch of raw SQLite values of one column exactly as ``format_cell`` formats
+    what SQLAlchemy makes of them, without a Python call per cell for the usual columns:
+
+    - int: SQLite integers (and NULLs) as they are; the CSV writer prints them as ``str``.
+    - text: strings, ``'``-prefixed where they start a formula.
+    - money: a ``Numeric`` with 2 decimals (SQLAlchemy reads ``Decimal("%.2f" % value)``,
+      whose text is ``"%.2f" % value``) from SQLite's integers and finite reals.
+    - datetime: :class:`UTCDateTime` text as SQLAlchemy stores it (``2026-11-25 14:53:56.000000``)
+      rewritten as ``2026-11-25T14:53:56+00:00`` (seconds: fractions are cut, not rounded).
+    - bool: SQLite's 0/1 (and NULL) as ``no``/``yes``.
+
+    A batch holding anything else (a NULL money, a text in an integer column, another
+    timestamp form...) goes through the general rule for that batch."""
+    process = type_._cached_result_processor(dialect, coltype)
+    general = _column_formatter(cell_formatter(kind), process)
+    if kind == "int" and process is None:
+        def format_ints(values: Sequence[Any]) -> Sequence[Any]:
+            return values if set(map(type, values)) <= _INT_TYPES else general(values)
+
+        return format_ints
+    if kind == "text" and process is None:
+        def format_texts(values: Sequence[Any]) -> Sequence[Any]:
+            if not set(map(type, values)) <= _TEXT_TYPES:
+                return general(values)
+            return [value if value is None or value[:1] not in _FORMULA_FIRST else "'" + value
+                    for value in values]
+
+        return format_texts
+    if (kind == "money" and isinstance(type_, Numeric) and not isinstance(type_, TypeDecorator)
+            and type_.asdecimal and type_._effective_decimal_return_scale == 2):
+        cents = "%.2f".__mod__
+
+        def format_money(values: Sequence[Any]) -> Sequence[Any]:
+            if not set(map(type, values)) <= _NUMBER_TYPES or not math.isfinite(sum(values)):
+                return general(values)
+            return list(map(cents, values))
+
+        return format_money
+    if kind == "datetime" and isinstance(type_, UTCDateTime):
+        def format_datetimes(values: Sequence[Any]) -> Sequence[Any]:
+            if (not set(map(type, values)) <= _STR_ONLY
+                    or len(joined := "\n".join(values)) != 27 * len(values) - 1
+                    or _SQLITE_DATETIMES.fullmatch(joined) is None):
+                return general(values)
+            return [value[:10] + "T" + value[11:19] + "+00:00" for value in values]
+
+        return format_datetimes
+    if kind == "bool" and (process is None or isinstance(type_, Boolean)):
+        def format_bools(values: Sequence[Any]) -> Sequence[Any]:
+            if not set(map(type, values)) <= _INT_TYPES or not set(values) <= _BOOL_TEXT.keys():
+                return general(values)
+            return list(map(_BOOL_TEXT.__getitem__, values))
+
+        return format_bools
+    return general
+
+
+_NUMBER_TYPES = frozenset((int, float))
+_STR_ONLY = frozenset((str,))
 
 
 # --------------------------------------------------------------------------- formatting
@@ -917,11 +1097,40 @@ def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # RFC 4180: CRLF, quotes around commas, quotes, newlines
+    written = written_chars = 0
     try:
         writer.writerow([neutralise(column.header) for column in columns])
         yield codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()
+        if isinstance(rows, _PlainRows) and not rows.started:
+            # Plain rows: whole batches formatted a column at a time, written at once.
+            for cells in rows.csv_batches(columns):
+                lines = _csv_lines(cells)
+                if lines is None:
+                    pending: list[Any] = list(zip(*cells))
+                    write: Callable[[list[Any]], Any] = writer.writerows
+                else:
+                    pending, write = lines, _line_writer(buffer)
+                start = 0
+                while start < len(pending):
+                    # As many rows as fit the chunk, by the rows written so far: chunks stay
+                    # close to ``chunk_chars``, and the first one goes out early.
+                    per_row = written_chars / written if written else _CSV_ROW_GUESS
+                    step = max(1, int((chunk_chars - buffer.tell()) / per_row))
+                    part = pending[start:start + step]
+                    before = buffer.tell()
+                    write(part)
+                    written += len(part)
+                    written_chars += buffer.tell() - before
+                    start += step
+                    if buffer.tell() >= chunk_chars:
+                        yield buffer.getvalue().encode("utf-8")
+                        buffer.seek(0)
+                        buffer.truncate()
+            if buffer.tell():
+                yield buffer.getvalue().encode("utf-8")
+            return
         formatters = [cell_formatter(column.kind) for column in columns]
         width = len(formatters)
         writerow = writer.writerow
@@ -939,6 +1148,39 @@ def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
         close = getattr(rows, "close", None)
         if close is not None:
             close()
+
+
+def _csv_lines(cells: Sequence[Sequence[Any]]) -> list[str] | None:
+    """The CSV lines of a batch (one sequence of cells per column) joined without the CSV
+    writer, if no cell needs what it does beyond that: only text and ints, none quoted
+    (comma, quote, CR, LF; NUL too, to be safe), at least two columns (a lone empty field is
+    written ``""``). ``None`` if the batch needs the writer."""
+    if len(cells) < 2:
+        return None
+    texts: list[Sequence[str]] = []
+    for values in cells:
+        types = set(map(type, values))
+        if types == _INT_ONLY:
+            values = list(map(str, values))
+        elif types != _STR_ONLY:
+            return None
+        joined = "\n".join(values)
+        if ("," in joined or '"' in joined or "\r" in joined or "\x00" in joined
+                or joined.count("\n") != len(values) - 1):
+            return None
+        texts.append(values)
+    return list(map(",".join, zip(*texts)))
+
+
+def _line_writer(buffer: io.StringIO) -> Callable[[list[str]], Any]:
+    def write(lines: list[str]) -> None:
+        buffer.write("\r\n".join(lines))
+        buffer.write("\r\n")
+
+    return write
+
+
+_INT_ONLY = frozenset((int,))
 
 
 # --------------------------------------------------------------------------- XLSX

@@ -600,3 +600,197 @@ def test_fast_sqlite_timestamp_reading_matches_the_column_type():
         assert fast(stored) == standard(stored), stored
         if stored:
             assert fast(stored).tzinfo is UTC
+
+
+# --------------------------------------------------------------------------- CSV read straight from SQLite
+
+
+AWKWARD_MONEY = [Decimal("0.29"), Decimal("0.01"), Decimal("0.10"), Decimal("1.01"), Decimal("2.68"),
+                 Decimal("99999999.99"), Decimal("12345678.91"), Decimal("0.00"), Decimal("100.00"),
+                 Decimal("33.33")]
+# More than 2 decimals: PostgreSQL rounds them on the way in, SQLite keeps the REAL as given.
+OFF_CENT_MONEY = [Decimal("1.005"), Decimal("2.675"), Decimal("0.125"), Decimal("-0.001")]
+AWKWARD_TEXT = ["=1+1", "-3", "+x", "@x", "\tTab", "\rCR", "a,b", 'say "hi"', "two\nlines", "cr\rin", "Zoë ß ✓",
+                "'quoted", " lead space", ""]
+
+
+def test_csv_of_awkward_values_is_the_same_as_through_the_orm():
+    """Money that floats cannot hold exactly, fractions of seconds, formula prefixes, quotes,
+    commas, newlines and empty text: the plain-row CSV (read as raw values and formatted a
+    column at a time on SQLite) is byte for byte the ORM's, on every database."""
+    lamp = f.product(name="lamp", price=Decimal("1.00"))
+    for index, (money, text) in enumerate(zip(AWKWARD_MONEY, AWKWARD_TEXT, strict=False)):
+        buyer = f.customer(username=text or f"user{index}", first_name=text or "Ann", last_name="Zoë",
+                           email=f"{index}@example.com")
+        when = WHEN.replace(microsecond=(0, 1, 499999, 500000, 999999)[index % 5]) - timedelta(days=index)
+        f.order(buyer, items=[(lamp, index + 1, money)], order_date=when, shipping_fee=money, notes=text)
+    f.order(f.customer(username="=last", first_name="", last_name=""), order_date=WHEN - timedelta(days=99))
+    db.session.commit()
+    for entity in ("order", "orderitem", "customer", "product", "cartitem"):
+        spec = EXPORTS[entity]
+
+        def export(plain: bool, spec: Any = spec) -> bytes:
+            statement = build_statement(spec, plain_rows=plain)
+            return b"".join(csv_stream(iter_rows(db.engine, statement, spec.columns), spec.columns))
+
+        assert export(True) == export(False), entity
+        assert export(True) == typed_plain_csv(spec), entity
+    rows = as_dicts(export_csv("order"))
+    assert {row["Customer"] for row in rows} >= {"'=1+1", "'-3", "a,b", "'=last"}
+    assert rows[0]["Order date (UTC)"] == "2026-11-25T14:53:56+00:00"
+
+
+def typed_plain_csv(spec: Any, **kwargs: Any) -> bytes:
+    """The plain-row CSV formatted from SQLAlchemy's typed values, a cell at a time (what
+    csv_stream does with rows it did not read itself)."""
+    rows = iter_rows(db.engine, build_statement(spec, **kwargs), spec.columns)
+    return b"".join(csv_stream((row for row in rows), spec.columns))
+
+
+def test_money_with_more_than_two_decimals_reads_as_sqlalchemy_reads_it():
+    """Stored values that are not whole cents (possible on SQLite only): the raw path prints
+    exactly what formatting SQLAlchemy's Decimal prints, rounding included."""
+    lamp = f.product(price=Decimal("1.00"))
+    for index, money in enumerate(OFF_CENT_MONEY):
+        f.order(f.customer(), items=[(lamp, index + 1, abs(money))], shipping_fee=abs(money),
+                order_date=WHEN - timedelta(days=index))
+    for entity in ("order", "orderitem"):
+        spec = EXPORTS[entity]
+        plain = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns), spec.columns))
+        assert plain == typed_plain_csv(spec), entity
+
+
+def test_money_sums_and_dates_read_from_sqlite_match_python_formatting():
+    """On SQLite the raw path prints what SQLAlchemy would read: ``"%.2f"`` of the stored
+    REAL (exact for at most 2 decimals below 1e8, sums included) and the stored timestamp
+    cut to seconds. Every cent value of a wide sample, through a sum, both ways."""
+    lamp = f.product(price=Decimal("1.00"))
+    buyer = f.customer()
+    samples = [Decimal(cents) / 100 for cents in (*range(0, 1000, 7), 2675, 100_499, 9_999_999_999, 1_234_567_891)]
+    for index, money in enumerate(samples):
+        f.order(buyer, items=[(lamp, 1, money)], shipping_fee=samples[-1 - index],
+                order_date=WHEN.replace(microsecond=index * 997 % 1_000_000))
+    spec = EXPORTS["order"]
+    plain = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns), spec.columns))
+    orm = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec, plain_rows=False), spec.columns),
+                              spec.columns))
+    assert plain == orm
+    totals = {row["Subtotal"] for row in as_dicts(parse_csv(plain))}
+    assert {"0.07", "26.75", "1004.99", "99999999.99"} <= totals
+
+
+def _raw_formatted(kind: str, type_: Any, values: list[Any]) -> tuple[list[Any], list[str]]:
+    """(what the SQLite raw path writes, what format_cell gives of SQLAlchemy's value)."""
+    from sqlalchemy.dialects import sqlite
+
+    from admin_app.services.export import _sqlite_column_formatter
+
+    dialect = sqlite.dialect()
+    process = type_._cached_result_processor(dialect, None) or (lambda value: value)
+    fast = list(_sqlite_column_formatter(type_, kind, dialect, None)(tuple(values)))
+    return fast, [format_cell(process(value), kind) for value in values]
+
+
+def _as_csv(values: list[Any]) -> list[str]:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([value, "x"] for value in values)  # what csv_stream does with them
+    return [line[:-2] for line in buffer.getvalue().split("\r\n")[:-1]]
+
+
+@pytest.mark.parametrize(
+    ("kind", "type_", "values"),
+    [
+        ("int", "Integer", [1, -7, 0, 2**62, None]),
+        ("int", "Integer", [1, "=2", 3.5, None]),  # text or REAL in an INTEGER column
+        ("text", "String", ["a", "=b", "-1", "@c", "\td", "\re", "", None, "Zoë", "'f"]),
+        ("text", "String", ["a", 5, -5, 1.5, None, b"=x"]),
+        ("money", "Numeric", [0.29, 99999999.99, 1.005, 2.675, 0.125, 0, 100, -12.5, 0.1 + 0.2, 1e15, 7]),
+        ("money", "Numeric", [-0.0, -0.001, 1e20, 12.5]),
+        ("money", "Numeric", [1.5, None]),
+        ("money", "Numeric", [1.5, float("inf")]),
+        ("datetime", "UTCDateTime", ["2026-11-25 14:53:56.000000", "2026-11-25 14:53:56.999999",
+                                     "1999-01-01 00:00:00.500000"]),
+        ("datetime", "UTCDateTime", ["2026-11-25 14:53:56.000000", "2026-11-25 14:53:56", "2026-11-25", None]),
+        ("datetime", "UTCDateTime", ["2026-11-25 14:53:56.000000", "2026-11-25T14:53:56.000000"]),
+        ("bool", "Boolean", [1, 0, None]),
+        ("bool", "Boolean", [1, 2, -1, 0]),
+    ],
+)
+def test_sqlite_raw_column_formatting_equals_format_cell(kind, type_, values):
+    """Each batch formatter of the SQLite raw path, on what SQLite can hand back: the usual
+    stored forms (fast) and anything else (the general rule), always format_cell's text."""
+    from sqlalchemy import Boolean, Integer, String
+
+    from admin_app.services.export import _FAST_UTC_DATETIME, MONEY_SQL
+
+    types = {"Integer": Integer(), "String": String(), "Numeric": MONEY_SQL, "UTCDateTime": _FAST_UTC_DATETIME,
+             "Boolean": Boolean()}
+    if kind == "text" and any(isinstance(value, bytes) for value in values):
+        values = [value.decode() if isinstance(value, bytes) else value for value in values]
+    fast, expected = _raw_formatted(kind, types[type_], values)
+    assert _as_csv(fast) == _as_csv(expected), (kind, values)
+
+
+def test_csv_reads_timestamps_stored_in_other_forms_like_the_orm(db):
+    """A row written outside the ORM (no fraction of a second) still comes out right."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite keeps timestamps as text")
+    from sqlalchemy import text
+
+    orders = [f.order(f.customer(), order_date=WHEN - timedelta(hours=n)) for n in range(3)]
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE orders SET order_date = '2026-11-20 01:02:03' WHERE id = :id"),
+                           {"id": orders[1].id})
+        connection.execute(text("UPDATE orders SET order_date = '2026-11-19', shipping_fee = 7 WHERE id = :id"),
+                           {"id": orders[2].id})
+    db.session.expire_all()
+    spec = EXPORTS["order"]
+    plain = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns), spec.columns))
+    orm = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec, plain_rows=False), spec.columns),
+                              spec.columns))
+    assert plain == orm
+    text_ = plain.decode("utf-8-sig")
+    assert "2026-11-20T01:02:03+00:00" in text_ and "2026-11-19T00:00:00+00:00,pending" in text_
+    assert ",7.00," in text_
+
+
+def test_xlsx_of_plain_rows_still_gets_typed_values():
+    f.order(f.customer(), items=[(f.product(), 2, Decimal("0.29"))], order_date=WHEN.replace(microsecond=999999),
+            shipping_fee=Decimal("99999999.99"))
+    spec = EXPORTS["order"]
+    rows = list(iter_rows(db.engine, build_statement(spec), spec.columns))
+    assert rows[0][1] == WHEN.replace(microsecond=999999) and rows[0][1].tzinfo is UTC
+    assert (rows[0][7], rows[0][8]) == (Decimal("0.58"), Decimal("99999999.99"))
+    sheet, _result = export_xlsx("order")
+    values = [cell.value for cell in list(sheet.iter_rows())[1]]
+    assert isinstance(values[1], datetime) and values[8] == 99999999.99  # typed, not text
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [[1, 22, -3], ["a", "b", "c"], ["12.50", "-0.01", "0.00"]],
+        [[1, 2], ["", ""]],
+        [["a,b", "c"], ["x", "y"]],
+        [['say "hi"', "c"], ["x", "y"]],
+        [["two\nlines", "c"], ["x", "y"]],
+        [["cr\rin", "c"], ["x", "y"]],
+        [["nul\x00in", "c"], ["x", "y"]],
+        [[None, "c"], ["x", "y"]],
+        [[1, True], ["x", "y"]],
+        [[1.5, 2], ["x", "y"]],
+        [["", "a"]],
+        [["Zoë ✓", " spaced ", "'quoted"], ["x", "y", "z"]],
+    ],
+)
+def test_csv_lines_without_the_writer_are_the_writers_lines(cells):
+    from admin_app.services.export import _csv_lines
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(zip(*cells))
+    lines = _csv_lines(cells)
+    if lines is not None:
+        assert "\r\n".join(lines) + "\r\n" == buffer.getvalue()
+    else:  # left to the writer: anything it quotes or converts
+        assert any(isinstance(value, (float, bool)) or value is None or (isinstance(value, str) and
+                   any(c in value for c in ',"\r\n\x00')) for column in cells for value in column) or len(cells) < 2
