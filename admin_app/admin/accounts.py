@@ -12,7 +12,14 @@ from wtforms.validators import Email, InputRequired, Length
 
 from admin_app.admin.base import ADMIN_ONLY, ShopModelView
 from admin_app.admin.formatters import date_column, related, yes_no_column
-from admin_app.admin.validators import UniqueIgnoringCase, count, lookup
+from admin_app.admin.validators import (
+    UniqueIgnoringCase,
+    count,
+    drop_unsaved_rows_marked_deleted,
+    lookup,
+    parse_id,
+    parse_ids,
+)
 from admin_app.extensions import db
 from admin_app.models import ROLES, Address, Customer, Employee, Order, User
 from admin_app.services.users import password_problem
@@ -26,8 +33,7 @@ CUSTOMER_LOOKUP = {
 
 
 def _editing_id() -> int | None:
-    value = request.args.get("id", "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.args.get("id"))
 
 
 def _password_rules(form: Any, field: Any) -> None:
@@ -128,7 +134,7 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
         self._set_active(ids, True)
 
     def _set_active(self, ids: list[str], active: bool) -> None:
-        employees = db.session.scalars(select(Employee).where(Employee.id.in_([int(i) for i in ids if i.isdigit()]))).all()
+        employees = db.session.scalars(select(Employee).where(Employee.id.in_(parse_ids(ids)))).all()
         changed = 0
         for employee in employees:
             if not active and employee.role == "admin" and employee.is_active:
@@ -172,16 +178,26 @@ class CustomerView(UserFieldsMixin, ShopModelView):
         addresses = getattr(form, "addresses", None)
         if addresses is None or not valid:
             return valid
-        # Removing an address that orders were shipped to would fail in the database.
+        # Removing an address that orders were shipped to would fail in the database. Only
+        # this customer's own addresses can be removed here (any other id is a new row).
+        customer_id = _editing_id()
         for entry in addresses.entries:
-            pk = entry.get_pk()
-            if addresses.should_delete(entry) and pk and str(pk).isdigit():
-                if used := orders_shipped_to(int(pk)):
-                    message = address_in_use_message(db.session.get(Address, int(pk)), used)
+            address = db.session.get(Address, parse_id(entry.get_pk()) or 0)
+            if addresses.should_delete(entry) and address is not None and address.user_id == customer_id:
+                if used := orders_shipped_to(address.id):
+                    message = address_in_use_message(address, used)
                     entry.form.street.errors = [*entry.form.street.errors, message]
                     flash(message, "error")
                     valid = False
         return valid
+
+    def create_model(self, form: Any) -> Any:
+        drop_unsaved_rows_marked_deleted(getattr(form, "addresses", None), ())
+        return super().create_model(form)
+
+    def update_model(self, form: Any, model: Customer) -> Any:
+        drop_unsaved_rows_marked_deleted(getattr(form, "addresses", None), model.addresses)
+        return super().update_model(form, model)
 
     def on_model_change(self, form: Any, model: Customer, is_created: bool) -> None:
         for address in model.addresses:

@@ -31,6 +31,7 @@ from wtforms.form import BaseForm
 
 from admin_app.admin.errors import describe_integrity_error
 from admin_app.admin.fields import ShopFilterConverter, ShopModelConverter
+from admin_app.admin.validators import parse_id, parse_ids, without_nul
 from admin_app.admin.soft_delete import DeletedFilter, has_soft_delete, live_only_inline, live_only_refs
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
@@ -221,11 +222,15 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def ids_from(ids: list[str]) -> list[int]:
         """Row ids posted by a bulk action, as integers (PostgreSQL will not compare
         an integer column with the strings the form sends: Flask-Admin issue 2951)."""
-        return [int(i) for i in ids if str(i).isdigit()]
+        return parse_ids(ids)
 
     @action("delete", "Delete", "Are you sure you want to delete the selected records?")
     def action_delete(self, ids: list[str]) -> None:
-        super().action_delete(tuple(self.ids_from(ids)))
+        """Row by row through ``delete_model`` (soft delete, history, friendly errors)."""
+        rows = self.get_query().filter(self.model.id.in_(self.ids_from(ids))).all()
+        deleted = sum(1 for row in rows if self.delete_model(row))
+        if deleted:
+            flash(f"{deleted} record(s) deleted.", "success")
 
     # -- soft delete --------------------------------------------------------------------
 
@@ -273,6 +278,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
         g.include_deleted = any(isinstance(self._filters[idx], DeletedFilter)
                                 for idx, _name, _value in filters or ()
                                 if self._filters and idx < len(self._filters))
+        search = without_nul(search)  # PostgreSQL cannot compare text holding NUL
         g.searching = bool(search and self._search_supported)
         try:
             query, count_query, joins, count_joins = self.get_query(), self.get_count_query(), {}, {}
@@ -290,6 +296,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
             if not execute:
                 return None, query
             page_size = self.page_size if page_size is None else page_size
+            # A forged ?page=-1 or ?page=99999999999999999999 reads as the nearest real page.
+            page = min(max(page or 0, 0), (2**31 - 1) // max(page_size or 1, 1))
             count = self.row_count(count_query, narrowed=bool(search or filters), page=page or 0,
                                    page_size=page_size)
             page_ids = [row[0] for row in self._apply_pagination(query, page, page_size)
@@ -339,7 +347,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
                 if path:
                     related.setdefault(tuple(path), []).append(column)
                 elif isinstance(column.type, (Integer, Numeric)):
-                    if term.isdigit() and int(term) <= 2**31 - 1:
+                    if parse_id(term) is not None:
                         own.append(column == int(term))
                 else:
                     own.append(contains(column, pattern))
@@ -353,7 +361,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
 
     def get_one(self, id: Any) -> Any:
         """Any row, deleted or not: the views decide what a deleted one shows."""
-        return db.session.get(self.model, int(id)) if str(id).isdigit() else None
+        record_id = parse_id(id)
+        return None if record_id is None else db.session.get(self.model, record_id)
 
     def _handle_view(self, name: str, **kwargs: Any) -> Any:
         refused = super()._handle_view(name, **kwargs)

@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length
 
 from admin_app.admin.base import ShopModelView
 from admin_app.admin.formatters import date_column, money_column, related, yes_no_column
-from admin_app.admin.validators import UniqueIgnoringCase, count, lookup, money
+from admin_app.admin.validators import UniqueIgnoringCase, count, lookup, money, parse_id
 from admin_app.models import Category, Product
 
 CATEGORY_LOOKUP = {"fields": (Category.name,), "placeholder": "Type a category name", "page_size": 10}
@@ -47,13 +47,13 @@ def _not_own_ancestor(form: Any, field: Any) -> None:
     """A category cannot be moved under itself or under one of its own descendants."""
     from flask import request
 
-    editing = request.args.get("id", "")
+    editing = parse_id(request.args.get("id"))
     parent = field.data
-    if parent is None or not editing.isdigit():
+    if parent is None or editing is None:
         return
     node, seen = parent, set()
     while node is not None and node.id not in seen:
-        if node.id == int(editing):
+        if node.id == editing:
             raise ValidationError("A category cannot be placed under itself or one of its sub-categories.")
         seen.add(node.id)
         node = node.parent

@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired, Length
 from admin_app.admin.base import ShopModelView
 from admin_app.admin.catalog import CATEGORY_LOOKUP
 from admin_app.admin.formatters import date_column, related, status_column, yes_no_column
-from admin_app.admin.validators import UniqueIgnoringCase, lookup
+from admin_app.admin.validators import UniqueIgnoringCase, lookup, parse_ids
 from admin_app.extensions import db
 from admin_app.models import POST_STATUSES, Category, Comment, Employee, Post, Tag, utcnow
 
@@ -71,7 +71,7 @@ class CommentView(ShopModelView):
     @action("approve", "Approve", "Approve the selected comments?")
     def action_approve(self, ids: list[str]) -> None:
         # Row by row through the ORM, so each change is validated and recorded in the history.
-        comments = db.session.scalars(select(Comment).where(Comment.id.in_(self.ids_from(ids)))).all()
+        comments = db.session.scalars(select(Comment).where(Comment.id.in_(parse_ids(ids)))).all()
         for comment in comments:
             comment.is_approved = True
         db.session.commit()

@@ -12,8 +12,10 @@ from typing import Any
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import DateTimeField
-from flask_admin.model.filters import convert
+from flask_admin.model.filters import convert as filters_for
 from flask_admin.model.form import converts
+
+from admin_app.admin.validators import NUL, no_nul
 
 
 def as_utc(value: Any) -> Any:
@@ -46,18 +48,52 @@ def _utc_filter(base: type) -> type:
     return type(base.__name__, (base,), {"clean": lambda self, value: as_utc(base.clean(self, value))})
 
 
+BIGGEST_INTEGER = 2**31 - 1  # every whole-number column is an INTEGER (PostgreSQL refuses more)
+
+
+def _fits(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_fits(v) for v in value)
+    return not isinstance(value, int) or abs(value) <= BIGGEST_INTEGER
+
+
+def _refusing_unstorable(flt: Any) -> Any:
+    validate = flt.validate
+
+    def validate_storable(value: Any) -> bool:
+        return NUL not in str(value) and validate(value) and _fits(flt.clean(value))
+
+    return validate_storable
+
+
 class ShopFilterConverter(sqla_filters.FilterConverter):
     utc_datetime_filters = tuple(
         _utc_filter(f) if f is not sqla_filters.FilterEmpty else f
         for f in sqla_filters.FilterConverter.datetime_filters
     )
 
-    @convert("utcdatetime")
+    def convert(self, type_name: str, column: Any, name: str, **kwargs: Any) -> Any:
+        """Every filter ignores a value the database cannot take, as it ignores one that does
+        not parse: text holding NUL (PostgreSQL refuses it) and whole numbers an INTEGER
+        column cannot hold (PostgreSQL: "integer out of range"; SQLite cannot bind past 64
+        bits): the list would fail instead."""
+        filters = super().convert(type_name, column, name, **kwargs)
+        for flt in filters or ():
+            flt.validate = _refusing_unstorable(flt)
+        return filters
+
+    @filters_for("utcdatetime")
     def conv_utc_datetime(self, column: Any, name: str, **kwargs: Any) -> list[Any]:
         return [f(column, name, **kwargs) for f in self.utc_datetime_filters]
 
 
 class ShopModelConverter(AdminModelConverter):
+    @classmethod
+    def _string_common(cls, column: Any = None, field_args: Any = None, **extra: Any) -> None:
+        """Every text field refuses NUL first (see :func:`~admin_app.admin.validators.no_nul`)."""
+        super()._string_common(column=column, field_args=field_args, **extra)
+        field_args["validators"] = [no_nul, *field_args["validators"]]
+
     @converts("UTCDateTime")
     def conv_utc_datetime(self, field_args: dict[str, Any], **extra: Any) -> UTCDateTimeField:
         return UTCDateTimeField(**field_args)

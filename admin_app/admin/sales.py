@@ -16,7 +16,15 @@ from admin_app.admin.accounts import CUSTOMER_LOOKUP
 from admin_app.admin.base import ShopModelView
 from admin_app.admin.catalog import PRODUCT_LOOKUP
 from admin_app.admin.formatters import date_column, money_column, related, status_column
-from admin_app.admin.validators import LookupLoader, count, lookup, money, parse_id
+from admin_app.admin.validators import (
+    LookupLoader,
+    count,
+    drop_unsaved_rows_marked_deleted,
+    lookup,
+    money,
+    parse_id,
+    parse_ids,
+)
 from admin_app.extensions import db
 from admin_app.models import ORDER_STATUSES, Address, CartItem, Customer, Order, OrderItem, Product
 from admin_app.services.orders import allowed_statuses, move_orders
@@ -44,7 +52,7 @@ class CustomerAddressLoader(LookupLoader):
         return query.order_by(Address.id)
 
     def get_list(self, term: str, offset: int = 0, limit: int = DEFAULT_PAGE_SIZE) -> Any:
-        return super().get_list(term or "", offset, limit)
+        return super().get_list(term or "", offset, limit)  # no term: every address of the customer
 
 
 def _valid_status_change(form: Any, field: Any) -> None:
@@ -114,13 +122,21 @@ class OrderView(ShopModelView):
         # Subtotals for the whole page in the same SELECT (no query per order for its items).
         return super().get_query().options(*Order.with_totals())
 
+    def create_model(self, form: Any) -> Any:
+        drop_unsaved_rows_marked_deleted(getattr(form, "items", None), ())
+        return super().create_model(form)
+
+    def update_model(self, form: Any, model: Order) -> Any:
+        drop_unsaved_rows_marked_deleted(getattr(form, "items", None), model.items)
+        return super().update_model(form, model)
+
     def on_model_change(self, form: Any, model: Order, is_created: bool) -> None:
         for item in model.items:
             if item.price is None and item.product is not None:
                 item.price = item.product.price
 
     def _move(self, ids: list[str], target: str) -> None:
-        orders = db.session.scalars(select(Order).where(Order.id.in_(self.ids_from(ids))).order_by(Order.id)).all()
+        orders = db.session.scalars(select(Order).where(Order.id.in_(parse_ids(ids))).order_by(Order.id)).all()
         report = move_orders(list(orders), target)
         db.session.commit()
         if report.moved:
@@ -178,9 +194,9 @@ def _not_already_in_cart(form: Any, field: Any) -> None:
     if customer is None or product is None:
         return
     query = select(CartItem.id).where(CartItem.user_id == customer.id, CartItem.product_id == product.id)
-    editing = request.args.get("id", "")
-    if editing.isdigit():
-        query = query.where(CartItem.id != int(editing))
+    editing = parse_id(request.args.get("id"))
+    if editing is not None:
+        query = query.where(CartItem.id != editing)
     if db.session.scalar(query.limit(1)) is not None:
         raise ValidationError("This product is already in the customer's cart.")
 

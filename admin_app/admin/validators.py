@@ -10,18 +10,40 @@ from flask import request
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from sqlalchemy import func, select
 from wtforms import ValidationError
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
 from admin_app.extensions import db
 from admin_app.models import MAX_MONEY
 
 MAX_ID = 2**31 - 1  # the largest INTEGER primary key
+MAX_LOOKUP_PAGE = 100  # suggestions per ajax request, at most
+NUL = "\x00"
+NUL_MESSAGE = "Remove the invisible NUL character (\\x00): it cannot be stored."
+
+
+def no_nul(form: Any, field: Any) -> None:
+    """PostgreSQL refuses text holding NUL ("cannot contain NUL (0x00) bytes") where SQLite
+    stores it: refuse it on the field on both, before any other check sends it to the
+    database (a uniqueness check would fail the request)."""
+    if isinstance(field.data, str) and NUL in field.data:
+        raise StopValidation(NUL_MESSAGE)
+
+
+def without_nul(text: str | None) -> str | None:
+    """A search or look-up term without NUL (nobody searches for one; PostgreSQL cannot)."""
+    return text.replace(NUL, "") if isinstance(text, str) else text
 
 
 def parse_id(value: Any) -> int | None:
-    """A posted record id as an integer, or None if it cannot be one."""
+    """A posted record id as an integer, or None if it cannot be one (ASCII digits only:
+    ``"²".isdigit()`` is true but ``int("²")`` fails, and ``"١٢"`` is no id anyone typed)."""
     text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID else None
+
+
+def parse_ids(values: Any) -> list[int]:
+    """The valid record ids among posted ones (a bulk action's ``rowid`` list)."""
+    return [record_id for record_id in map(parse_id, values or ()) if record_id is not None]
 
 
 class LookupLoader(QueryAjaxModelLoader):
@@ -33,6 +55,13 @@ class LookupLoader(QueryAjaxModelLoader):
         record_id = parse_id(pk)
         return None if record_id is None else super().get_one(record_id)
 
+    def get_list(self, term: str, offset: int = 0, limit: int = 10) -> Any:
+        """Suggestions for ``term`` (without NUL), paged within sane bounds whatever the
+        query string says (``offset=99999999999999999999`` would fail the request)."""
+        offset = min(max(offset or 0, 0), MAX_ID)
+        limit = min(max(limit or self.options.get("page_size") or 10, 1), MAX_LOOKUP_PAGE)
+        return super().get_list(without_nul(term) or "", offset, limit)
+
     def get_query(self) -> Any:
         """Suggestions leave deleted records out (``get_one`` still finds them, so a form
         that already points at one keeps showing it)."""
@@ -40,6 +69,18 @@ class LookupLoader(QueryAjaxModelLoader):
         if hasattr(self.model, "deleted_at"):
             query = query.filter(self.model.deleted_at.is_(None))
         return query
+
+
+def drop_unsaved_rows_marked_deleted(rows: Any, saved: Any) -> None:
+    """Inline rows posted with their ``del-`` flag that are not one of the record's saved rows
+    (``saved``): Flask-Admin skips validating a row marked for removal, yet saves it when its
+    id matches none of the record's rows, so a forged or stale form could store anything.
+    Such a row is dropped, as if it had been removed in the browser before saving."""
+    if rows is None:
+        return
+    saved_ids = {str(row.id) for row in saved or ()}
+    rows.entries = [entry for entry in rows.entries
+                    if not (rows.should_delete(entry) and str(entry.get_pk()) not in saved_ids)]
 
 
 def lookup(model: Any, name: str, **options: Any) -> LookupLoader:
@@ -63,9 +104,9 @@ class UniqueIgnoringCase:
         # Unique across the whole table (single-table inheritance: customers and employees).
         base = model.__mapper__.base_mapper.class_
         query = select(base).where(func.lower(self.column) == str(field.data).strip().lower())
-        editing = request.args.get("id")
-        if editing and editing.isdigit():
-            query = query.where(base.id != int(editing))
+        editing = parse_id(request.args.get("id"))
+        if editing is not None:
+            query = query.where(base.id != editing)
         taken = db.session.scalars(query.limit(1)).first()
         if taken is None:
             return
@@ -79,7 +120,9 @@ class UniqueIgnoringCase:
 def whole_cents(form: Any, field: Any) -> None:
     """At most two decimal places: PostgreSQL would round 1.005 and SQLite keep it."""
     value = field.data
-    if isinstance(value, Decimal) and value.is_finite() and value != value.quantize(Decimal("0.01")):
+    # Out of range (1e309) is NumberRange's to report: quantizing it would raise InvalidOperation.
+    if (isinstance(value, Decimal) and value.is_finite() and abs(value) <= MAX_MONEY
+            and value != value.quantize(Decimal("0.01"))):
         raise ValidationError("Enter an amount with at most 2 decimal places.")
 
 

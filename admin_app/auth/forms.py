@@ -15,8 +15,15 @@ SWATCHES = (
 )
 
 
+def _no_nul(form: FlaskForm, field: StringField) -> None:
+    """No username holds NUL, and PostgreSQL cannot even look one up ("cannot contain NUL")."""
+    from admin_app.admin.validators import no_nul
+
+    no_nul(form, field)
+
+
 class LoginForm(FlaskForm):
-    username = StringField("Username or email", validators=[DataRequired(), Length(max=120)])
+    username = StringField("Username or email", validators=[_no_nul, DataRequired(), Length(max=120)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
     submit = SubmitField("Sign in")
 
