@@ -362,7 +362,13 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def get_one(self, id: Any) -> Any:
         """Any row, deleted or not: the views decide what a deleted one shows."""
         record_id = parse_id(id)
-        return None if record_id is None else db.session.get(self.model, record_id)
+        if record_id is None:
+            return None
+        return db.session.get(self.model, record_id, options=self.record_load_options)
+
+    #: Loader options for a single record's edit and detail pages (e.g. inline rows and
+    #: what they show), so a form with many rows loads them in a fixed number of queries.
+    record_load_options: tuple[Any, ...] = ()
 
     def _handle_view(self, name: str, **kwargs: Any) -> Any:
         refused = super()._handle_view(name, **kwargs)

@@ -9,6 +9,7 @@ from flask import flash, request, url_for
 from flask_admin.actions import action
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import ValidationError
 from wtforms.validators import InputRequired, Length
 
@@ -117,6 +118,11 @@ class OrderView(ShopModelView):
         """Passes the chosen customer to the address lookup (an external script: the CSP
         allows no inline ones)."""
         return [url_for("static", filename="js/order_form.js")]
+
+    record_load_options = (
+        joinedload(Order.user), joinedload(Order.address),
+        selectinload(Order.items).joinedload(OrderItem.product),
+    )
 
     def get_query(self) -> Any:
         # Subtotals for the whole page in the same SELECT (no query per order for its items).
