@@ -14,12 +14,13 @@ import secrets
 
 from flask import Flask, Response, g
 
-# Inline handlers in Flask-Admin 2.2's bootstrap4 templates, allowed by exact hash.
-FLASK_ADMIN_INLINE_HANDLERS = (
+# Inline handlers in Flask-Admin 2.2's bootstrap4 templates, allowed by exact hash; the
+# "Add <inline rows>" buttons add one per inline field (see allow_inline_handler).
+FLASK_ADMIN_INLINE_HANDLERS = {
     "return faHelpers.safeConfirm('Are you sure you want to delete this record?');",
     "return false;",
     "javascript:void(0)",
-)
+}
 
 
 def _hash_source(source: str) -> str:
@@ -27,7 +28,13 @@ def _hash_source(source: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode() + "'"
 
 
-HANDLER_HASHES = " ".join(_hash_source(s) for s in FLASK_ADMIN_INLINE_HANDLERS)
+def allow_inline_handler(source: str) -> None:
+    """Allow one more exact inline handler (e.g. ``faForm.addInlineField(this, 'items');``)."""
+    FLASK_ADMIN_INLINE_HANDLERS.add(source)
+
+
+def handler_hashes() -> str:
+    return " ".join(sorted(_hash_source(s) for s in FLASK_ADMIN_INLINE_HANDLERS))
 
 
 def csp_nonce() -> str:
@@ -40,7 +47,7 @@ def csp_nonce() -> str:
 def content_security_policy(nonce: str) -> str:
     return "; ".join((
         "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}' 'unsafe-hashes' {HANDLER_HASHES}",
+        f"script-src 'self' 'nonce-{nonce}' 'unsafe-hashes' {handler_hashes()}",
         # Flask-Admin and select2 set style attributes; styles cannot run code.
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data:",

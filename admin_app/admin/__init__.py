@@ -6,7 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin_app.security import csp_nonce
+from admin_app.security import allow_inline_handler, csp_nonce
 
 
 def init_admin(app: Flask) -> Admin:
@@ -20,7 +20,22 @@ def init_admin(app: Flask) -> Admin:
         csp_nonce_generator=csp_nonce,
     )
     register_views(admin)
+    allow_flask_admin_handlers(admin)
     return admin
+
+
+def allow_flask_admin_handlers(admin: Admin) -> None:
+    """Flask-Admin's bulk action menu (``modelActions.execute('<action>')``) and "Add
+    <rows>" buttons (``faForm.addInlineField(this, '<field>')``) use inline handlers that
+    name the action or field: allow exactly those in the CSP, nothing more."""
+    for view in admin._views:
+        for name, _label in getattr(view, "_actions", None) or ():
+            allow_inline_handler(f"return modelActions.execute('{name}');")
+        for entry in getattr(view, "inline_models", None) or ():
+            inline_model = entry[0] if isinstance(entry, tuple) else entry
+            for relationship in view.model.__mapper__.relationships:
+                if relationship.mapper.class_ is inline_model:
+                    allow_inline_handler(f"faForm.addInlineField(this, '{relationship.key}');")
 
 
 def register_views(admin: Admin) -> None:
