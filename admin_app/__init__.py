@@ -141,6 +141,13 @@ def register_errorhandlers(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - the connection may be gone already; it is discarded
             db.session.remove()
         app.logger.error("database unavailable: %s", error.orig)
+        # Render as signed out: Flask-Login would otherwise load the user from the very
+        # database that is unavailable (its cached user lives in ``g._login_user``).
+        from flask import g
+
+        from admin_app.extensions import login_manager
+
+        g._login_user = login_manager.anonymous_user()
         return render_template("errors/error.html", code=503, title="Database unavailable",
                                message="The database cannot be reached right now. Nothing was saved; "
                                        "please try again in a moment."), 503
