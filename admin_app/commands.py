@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from admin_app.extensions import db
 from admin_app.services.audit import CLI, audit_actor
@@ -117,7 +118,8 @@ def demo_command(host: str, port: int) -> None:
         f"  Log in as {DEMO_ADMIN!r} with password {password!r}\n"
         "  (a new password is set every time the demo starts)\n"
     )
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly.
+    run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)
 
 
 @click.command("check-config")

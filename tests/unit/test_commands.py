@@ -135,3 +135,20 @@ def test_prepare_demo_migrates_a_fresh_sqlite_database_and_loads_data(tmp_path):
         assert count(Order) == orders
         db.session.remove()
         db.engine.dispose()
+
+
+def test_demo_command_serves_the_app(monkeypatch, tmp_path):
+    """``manage.py demo`` really serves (Flask ignores app.run() inside its own CLI)."""
+    import admin_app.commands as commands
+
+    served = {}
+    monkeypatch.setattr(commands, "run_simple", lambda host, port, app, **kw: served.update(host=host, port=port,
+                                                                                          app=app))
+    app = make_app(f"sqlite:///{tmp_path / 'demo.db'}")
+    with app.app_context():
+        result = app.test_cli_runner().invoke(commands.demo_command, ["--port", "5055"])
+        db.session.remove()
+        db.engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert "Log in as 'admin' with password" in result.output
+    assert served == {"host": "127.0.0.1", "port": 5055, "app": app}
