@@ -731,12 +731,18 @@ def test_sqlite_raw_column_formatting_equals_format_cell(kind, type_, values):
     assert _as_csv(fast) == _as_csv(expected), (kind, values)
 
 
-def test_csv_reads_timestamps_stored_in_other_forms_like_the_orm(db):
-    """A row written outside the ORM (no fraction of a second) still comes out right."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite keeps timestamps as text")
+def test_csv_reads_timestamps_stored_in_other_forms_like_the_orm(extra_app, tmp_path):
+    """A row written outside the ORM (no fraction of a second) still comes out right. SQLite
+    keeps timestamps as text, so this runs on a SQLite database of its own in every run."""
     from sqlalchemy import text
 
+    sqlite_app = extra_app(f"sqlite:///{tmp_path / 'timestamps.db'}")
+    with sqlite_app.app_context():
+        db.create_all()
+        _check_timestamps_stored_in_other_forms(text)
+
+
+def _check_timestamps_stored_in_other_forms(text):
     orders = [f.order(f.customer(), order_date=WHEN - timedelta(hours=n)) for n in range(3)]
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE orders SET order_date = '2026-11-20 01:02:03' WHERE id = :id"),
