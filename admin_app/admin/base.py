@@ -32,7 +32,7 @@ from wtforms.form import BaseForm
 from admin_app.admin.errors import describe_integrity_error
 from admin_app.admin.fields import ShopFilterConverter, ShopModelConverter
 from admin_app.admin.validators import parse_id, parse_ids, without_nul
-from admin_app.admin.soft_delete import DeletedFilter, has_soft_delete, live_only_inline, live_only_refs
+from admin_app.admin.soft_delete import DeletedFilter, has_soft_delete
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
 from admin_app.models import ROLES, utcnow
@@ -163,12 +163,10 @@ def contains(column: Any, pattern: str) -> Any:
 def _related_match(path: tuple[Any, ...], columns: list[Any], pattern: str) -> Any:
     """``fk IN (SELECT pk FROM target WHERE column LIKE pattern ...)`` along a relationship path."""
     *leading, last = path
-    target = last.property.mapper.class_
     condition = or_(*(contains(column, pattern) for column in columns))
     ids = select(*last.property.remote_side).where(condition)
     match = next(iter(last.property.local_columns)).in_(ids)
     for step in reversed(leading):
-        target = step.property.mapper.class_
         ids = select(*step.property.remote_side).where(match)
         match = next(iter(step.property.local_columns)).in_(ids)
     return match
@@ -191,10 +189,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
     details_template = "admin/shop_details.html"
 
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        # Ajax look-ups leave deleted records out themselves (validators.LookupLoader).
         self.soft_delete = has_soft_delete(model)
-        # Ajax look-ups (also in inline rows) never suggest deleted records.
-        self.form_ajax_refs = live_only_refs(model, self.form_ajax_refs)
-        self.inline_models = live_only_inline(self.inline_models)
         super().__init__(model, *args, **kwargs)
 
     # Buttons follow the role, and the same check guards the URLs in _handle_view.
