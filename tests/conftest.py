@@ -241,3 +241,14 @@ def read_form(html: str) -> dict[str, Any]:
     reader = _FormReader()
     reader.feed(html)
     return reader.values
+
+
+def require_service(name: str, check: Any) -> None:
+    """Tests that need PostgreSQL or Redis on a developer's machine: skipped when the
+    service is not there, except in CI (``CI=true``), where its absence fails the run."""
+    try:
+        check()
+    except Exception as error:  # noqa: BLE001 - any failure means the service is not there
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required in CI: {error}")
+        pytest.skip(f"{name} is not running here ({error.__class__.__name__})")

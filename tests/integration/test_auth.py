@@ -10,7 +10,7 @@ from itsdangerous import TimestampSigner
 from admin_app.extensions import db
 from admin_app.models import Employee
 from tests import factories as f
-from tests.conftest import PASSWORD, AuthActions, csrf_token_from, login_as
+from tests.conftest import PASSWORD, AuthActions, csrf_token_from, login_as, require_service
 
 
 def test_login_page_shows_the_form(client):
@@ -186,7 +186,11 @@ def test_lockouts_live_in_redis_and_survive_a_new_process(extra_app, staff_user)
     """With Redis storage the counters are outside the process: a freshly started app
     (as another gunicorn worker would be) sees the same lockout."""
     url = "redis://127.0.0.1:6379"
+    from redis import Redis
+
     from admin_app.extensions import limiter
+
+    require_service("Redis", lambda: Redis.from_url(url, socket_connect_timeout=1).ping())
 
     first = extra_app(RATELIMIT_STORAGE_URI=url)
     with first.app_context():

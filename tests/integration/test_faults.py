@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from admin_app.extensions import db
 from admin_app.services.users import create_employee
 from tests import factories as f
-from tests.conftest import PASSWORD, AuthActions
+from tests.conftest import PASSWORD, AuthActions, require_service
 
 SERVER = os.environ.get("FAULT_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -31,6 +31,7 @@ def postgres_app(extra_app):
     """An app on a brand-new PostgreSQL database, with a signed-in staff member."""
     name = f"fault_{uuid.uuid4().hex[:8]}"
     server = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    require_service("PostgreSQL", lambda: server.connect().close())
     with server.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     app = extra_app(str(make_url(SERVER).set(database=name)))
