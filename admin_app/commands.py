@@ -186,11 +186,21 @@ class _RowCounter:
 def _write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar: Any) -> tuple[int, Any]:
     spec = EXPORTS[entity]
     statement = build_statement(spec, search=search)
-    counter = _RowCounter(iter_rows(db.engine, statement, spec.columns), bar)
+    rows = iter_rows(db.engine, statement, spec.columns)
     if fmt == "csv":
-        for chunk in csv_stream(counter, spec.columns):
+        # csv_stream reports the rows it writes, so it can take the fast path (a wrapped
+        # iterator would make it format row by row).
+        written = [0]
+
+        def advance(count: int) -> None:
+            written[0] += count
+            if bar is not None:
+                bar.update(count)
+
+        for chunk in csv_stream(rows, spec.columns, progress=advance):
             out.write(chunk)
-        return counter.count, None
+        return written[0], None
+    counter = _RowCounter(rows, bar)
     result = xlsx_write(counter, spec.columns, out, sheet_title=spec.name)
     return result.rows_written, result
 

@@ -1089,9 +1089,11 @@ def cell_formatter(kind: Kind) -> Callable[[Any], str]:
 
 
 def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
-               chunk_chars: int = CSV_CHUNK_CHARS) -> Iterator[bytes]:
+               chunk_chars: int = CSV_CHUNK_CHARS,
+               progress: Callable[[int], Any] | None = None) -> Iterator[bytes]:
     """CSV as UTF-8 bytes: a BOM (so Excel reads UTF-8) and the header first, at once (the
     download starts before the first query ends), then rows in chunks of ~``chunk_chars``.
+    ``progress`` is told how many more rows were written, now and then (a progress bar).
 
     Closing this generator early closes ``rows`` too (and so :func:`iter_rows`' session).
     """
@@ -1122,6 +1124,8 @@ def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
                     before = buffer.tell()
                     write(part)
                     written += len(part)
+                    if progress is not None:
+                        progress(len(part))
                     written_chars += buffer.tell() - before
                     start += step
                     if buffer.tell() >= chunk_chars:
@@ -1134,14 +1138,21 @@ def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
         formatters = [cell_formatter(column.kind) for column in columns]
         width = len(formatters)
         writerow = writer.writerow
+        unreported = 0
         for row in rows:
             if len(row) != width:
                 raise ValueError(f"a row has {len(row)} values for {width} columns")
             writerow(list(map(call, formatters, row)))
+            unreported += 1
             if buffer.tell() >= chunk_chars:
+                if progress is not None:
+                    progress(unreported)
+                unreported = 0
                 yield buffer.getvalue().encode("utf-8")
                 buffer.seek(0)
                 buffer.truncate()
+        if progress is not None and unreported:
+            progress(unreported)
         if buffer.tell():
             yield buffer.getvalue().encode("utf-8")
     finally:

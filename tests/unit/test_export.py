@@ -800,3 +800,15 @@ def test_csv_lines_without_the_writer_are_the_writers_lines(cells):
     else:  # left to the writer: anything it quotes or converts
         assert any(isinstance(value, (float, bool)) or value is None or (isinstance(value, str) and
                    any(c in value for c in ',"\r\n\x00')) for column in cells for value in column) or len(cells) < 2
+
+
+@pytest.mark.parametrize("plain_rows", [True, False])
+def test_csv_stream_reports_progress_for_every_row(plain_rows):
+    f.many_orders(45)
+    spec = EXPORTS["order"]
+    reported: list[int] = []
+    statement = build_statement(spec, plain_rows=plain_rows)
+    data = b"".join(csv_stream(iter_rows(db.engine, statement, spec.columns), spec.columns, chunk_chars=512,
+                               progress=reported.append))
+    assert sum(reported) == 45 == data.count(b"\r\n") - 1
+    assert len(reported) > 1  # reported as it goes, not once at the end
