@@ -78,8 +78,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(health)
-    with app.app_context():
-        register_login_manager()
+    register_login_manager()
 
 
 def register_admin(app: Flask) -> None:

@@ -124,10 +124,6 @@ class OrderView(ShopModelView):
         selectinload(Order.items).joinedload(OrderItem.product),
     )
 
-    def get_query(self) -> Any:
-        # Subtotals for the whole page in the same SELECT (no query per order for its items).
-        return super().get_query().options(*Order.with_totals())
-
     def create_model(self, form: Any) -> Any:
         drop_unsaved_rows_marked_deleted(getattr(form, "items", None), ())
         return super().create_model(form)

@@ -15,12 +15,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
-    func,
     inspect,
     select,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, Session, mapped_column, query_expression, relationship, with_expression
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
@@ -112,8 +111,6 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     # column instead of adding up a million order items.
     items_subtotal: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=ZERO, server_default="0",
                                                     nullable=False)
-    # Filled by ``with_totals()`` in list queries, instead of loading every order's items.
-    queried_item_count: Mapped[int | None] = query_expression()
 
     user: Mapped[Customer] = relationship(back_populates="orders")
     address: Mapped[Address] = relationship(back_populates="orders")
@@ -148,20 +145,6 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     @classmethod
     def _total_expression(cls) -> ColumnElement[Decimal]:
         return cls.subtotal + cls.shipping_fee
-
-    @property
-    def item_count(self) -> int:
-        return self.queried_item_count if self.queried_item_count is not None else len(self.items)
-
-    @classmethod
-    def with_totals(cls) -> tuple[Any, ...]:
-        """Query options for lists and exports: ``item_count`` computed in the same SELECT
-        (``subtotal`` and ``total`` are stored), so no order's items are loaded."""
-        item_count = (
-            select(func.count(OrderItem.id)).where(OrderItem.order_id == cls.id)
-            .correlate_except(OrderItem).scalar_subquery()
-        )
-        return (with_expression(cls.queried_item_count, item_count),)
 
     def __str__(self) -> str:
         return f"Order #{self.id}"

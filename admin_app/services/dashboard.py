@@ -142,7 +142,7 @@ def top_products(now: datetime | None = None, limit: int = 5) -> list[tuple[Prod
 def recent_orders(limit: int = 10) -> list[Order]:
     return list(db.session.scalars(
         select(Order).where(Order.deleted_at.is_(None))
-        .options(joinedload(Order.user), *Order.with_totals())
+        .options(joinedload(Order.user))
         .order_by(Order.order_date.desc(), Order.id.desc()).limit(limit)
     ))
 

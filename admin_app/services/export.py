@@ -522,11 +522,6 @@ def count_statement(spec: ExportSpec, search: str | None = None,
     return statement.where(*where) if where else statement
 
 
-def _order_base() -> Select[Any]:
-    """Orders with item count and subtotal computed in the same SELECT (not per row)."""
-    return select(Order).options(*Order.with_totals())
-
-
 def _order_totals(core: CoreSelect) -> dict[str, Any]:
     """Subtotal and total straight from the order row (``items_subtotal`` is kept current
     by the models): no pass over a million order items."""
@@ -543,7 +538,6 @@ EXPORTS: dict[str, ExportSpec] = {
     "order": ExportSpec(
         model=Order,
         title="orders",
-        base=_order_base,
         computed=_order_totals,
         columns=(
             _col("ID", "id", "int"),

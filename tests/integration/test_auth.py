@@ -8,7 +8,6 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from admin_app.extensions import db
-from admin_app.models import Employee
 from tests import factories as f
 from tests.conftest import PASSWORD, AuthActions, csrf_token_from, login_as, require_service
 

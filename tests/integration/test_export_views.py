@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import event
 
-from admin_app.extensions import db
 from admin_app.models import Customer, Order
 from tests import factories as f
 from tests.conftest import login_as

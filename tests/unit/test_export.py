@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from flask import Flask, Response, has_app_context
+from flask import Response, has_app_context
 from openpyxl import load_workbook
 from sqlalchemy import event
 
