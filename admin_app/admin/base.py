@@ -575,11 +575,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
             return redirect(get_redirect_target() or self.get_url(".index_view"))
 
     def update_model(self, form: Any, model: Any) -> Any:
+        # A stale form was refused in validate_form; a save that races another one past
+        # that point fails on version_id_col (StaleDataError, see handle_view_exception).
         g.admin_form = form
-        loaded = getattr(getattr(form, "loaded_version", None), "data", None)
-        if loaded and str(loaded) != str(model.version_id):
-            self.refuse_stale_edit(form, model)
-            return False
         return super().update_model(form, model)
 
     def refuse_stale_edit(self, form: Any, model: Any) -> None:
