@@ -33,8 +33,15 @@ def allow_inline_handler(source: str) -> None:
     FLASK_ADMIN_INLINE_HANDLERS.add(source)
 
 
+_hashes_for: dict[frozenset[str], str] = {}
+
+
 def handler_hashes() -> str:
-    return " ".join(sorted(_hash_source(s) for s in FLASK_ADMIN_INLINE_HANDLERS))
+    """The CSP hashes of the allowed handlers (computed again only when one is added)."""
+    handlers = frozenset(FLASK_ADMIN_INLINE_HANDLERS)
+    if handlers not in _hashes_for:
+        _hashes_for[handlers] = " ".join(sorted(_hash_source(s) for s in handlers))
+    return _hashes_for[handlers]
 
 
 def csp_nonce() -> str:

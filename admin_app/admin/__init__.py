@@ -6,6 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from admin_app.admin.frame import register_frame_helpers
 from admin_app.security import allow_inline_handler, csp_nonce
 
 
@@ -20,6 +21,7 @@ def init_admin(app: Flask) -> Admin:
         csp_nonce_generator=csp_nonce,
     )
     register_views(admin)
+    register_frame_helpers(app)
     allow_flask_admin_handlers(admin)
     return admin
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import undefer
+
 from admin_app.extensions import db, login_manager
 from admin_app.models import Employee
 
@@ -17,7 +19,7 @@ def load_employee(session_id: str) -> Employee | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    employee = db.session.get(Employee, int(user_id))
+    employee = db.session.get(Employee, int(user_id), options=[undefer(Employee.preferences)])
     if employee is None or not employee.is_active or str(employee.session_token_version or 1) != version:
         return None
     return employee

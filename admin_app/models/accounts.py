@@ -47,9 +47,11 @@ class User(TimestampMixin, VersionedMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     first_name: Mapped[str | None] = mapped_column(String(50))
     last_name: Mapped[str | None] = mapped_column(String(50))
-    # ``default=dict`` is called per row: no dict shared between users.
+    # ``default=dict`` is called per row: no dict shared between users. Deferred: only the
+    # signed-in employee's are needed (loaded with them, see auth.session), and lists that
+    # show customers would otherwise decode and track a dict per row.
     preferences: Mapped[dict[str, Any]] = mapped_column(
-        MutableJSONDict, default=dict, nullable=False
+        MutableJSONDict, default=dict, nullable=False, deferred=True
     )
 
     # Declaring mapper args replaces VersionedMixin's, so the version column is named here;
