@@ -494,11 +494,13 @@ def measure_page(client: Client, server: Server, name: str, path: str, warmup: i
 
 
 class RSSSampler(threading.Thread):
-    """Samples a process's VmRSS every few milliseconds (a back-up for VmHWM)."""
+    """Samples a process's VmRSS every few milliseconds (a back-up for VmHWM), and its
+    RssAnon: the worker's own memory, without the file pages it maps (SQLite reads the
+    database through a memory map, and those pages count in VmRSS too)."""
 
     def __init__(self, pid: int, interval: float = 0.02) -> None:
         super().__init__(daemon=True)
-        self.pid, self.interval, self.peak_kb = pid, interval, 0
+        self.pid, self.interval, self.peak_kb, self.peak_anon_kb = pid, interval, 0, 0
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -506,6 +508,9 @@ class RSSSampler(threading.Thread):
             rss = proc_status_kb(self.pid, "VmRSS")
             if rss:
                 self.peak_kb = max(self.peak_kb, rss)
+            anon = proc_status_kb(self.pid, "RssAnon")
+            if anon:
+                self.peak_anon_kb = max(self.peak_anon_kb, anon)
             self.done.wait(self.interval)
 
 
@@ -527,6 +532,7 @@ def measure_export(client: Client, server: Server, name: str, path: str, runs: i
             result.note = "no gunicorn worker found"
             break
         rss_before = proc_status_kb(pid, "VmRSS") or 0
+        anon_before = proc_status_kb(pid, "RssAnon") or 0
         hwm_reset = reset_peak_rss(pid)
         sampler = RSSSampler(pid)
         sampler.start()
@@ -556,6 +562,8 @@ def measure_export(client: Client, server: Server, name: str, path: str, runs: i
             "bytes": reply.size, "lines": reply.newlines, "rss_before_mb": round(rss_before / 1024, 1),
             "rss_peak_mb": round(peak / 1024, 1), "rss_after_mb": round(rss_after / 1024, 1),
             "peak_increase_mb": round((peak - rss_before) / 1024, 1), "peak_from": "VmHWM" if hwm_reset else "sampled",
+            "anon_before_mb": round(anon_before / 1024, 1),
+            "anon_peak_increase_mb": round((max(sampler.peak_anon_kb, anon_before) - anon_before) / 1024, 1),
             "statements": details.get("statements"),
         })
         if reply.status != 200:
@@ -752,7 +760,8 @@ def main(argv: list[str] | None = None) -> int:
             for run in measured.extra["runs"]:
                 say(f"  {run['ms']:,.0f} ms (first byte {run['first_byte_ms']:,.0f} ms), {run['bytes']:,} bytes, "
                     f"{run['lines']:,} lines, worker RSS {run['rss_before_mb']} -> peak {run['rss_peak_mb']} MB "
-                    f"(+{run['peak_increase_mb']} MB), {run['statements']} SQL statements")
+                    f"(+{run['peak_increase_mb']} MB; own memory, RssAnon, +{run['anon_peak_increase_mb']} MB), "
+                    f"{run['statements']} SQL statements")
         rss_end = proc_status_kb(server.worker_pid() or 0, "VmRSS")
     finally:
         server.stop()
@@ -765,8 +774,10 @@ def main(argv: list[str] | None = None) -> int:
     for m in measurements:
         if m.extra.get("runs"):
             peak = max(r["peak_increase_mb"] for r in m.extra["runs"])
+            anon_peak = max(r["anon_peak_increase_mb"] for r in m.extra["runs"])
             lines = m.extra["runs"][-1]["lines"]
-            say(f"\n  {m.name}: {lines - 1:,} data rows; worker peak RSS increase up to +{peak} MB "
+            say(f"\n  {m.name}: {lines - 1:,} data rows; worker peak RSS increase up to +{peak} MB, of which "
+                f"its own memory (RssAnon) +{anon_peak} MB, the rest pages of the memory-mapped SQLite file "
                 f"(worker RSS at the end {round((rss_end or 0) / 1024, 1)} MB)")
 
     # Where the time goes on the slow pages: their heaviest statements replayed, with plans.

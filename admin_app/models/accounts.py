@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from admin_app.extensions import db
-from admin_app.models.base import MutableJSONDict, SoftDeleteMixin, TimestampMixin, VersionedMixin
+from admin_app.models.base import MutableJSONDict, SoftDeleteMixin, TimestampMixin, VersionedMixin, live_index
 
 if TYPE_CHECKING:
     from admin_app.models.content import Post
@@ -129,7 +129,7 @@ class Customer(SoftDeleteMixin, User):
 
 # The customer list: live customers, newest first. Declared here because ``deleted_at``
 # belongs to Customer (single-table inheritance puts it on the shared ``users`` table).
-Index("ix_users_type_live_created_at", User.type, Customer.deleted_at, User.created_at, User.id)
+live_index("ix_users_type_live_created_at", User.type, User.created_at, User.id)
 
 
 class Employee(UserMixin, User):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, VersionedMixin
+from admin_app.models.base import SoftDeleteMixin, TimestampMixin, VersionedMixin, live_index
 
 if TYPE_CHECKING:
     from admin_app.models.content import Post
@@ -36,7 +36,7 @@ class Category(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __table_args__ = (
         Index("uq_categories_name_lower", db.func.lower(name), unique=True),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
-        Index("ix_categories_live_name", "deleted_at", "name"),
+        live_index("ix_categories_live_name", "name"),
     )
 
     def ancestors(self) -> list[Category]:
@@ -90,7 +90,7 @@ class Product(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("stock >= 0", name="stock_non_negative"),
         # The product list: live products, last updated first.
-        Index("ix_products_live_updated_at", "deleted_at", "updated_at", "id"),
+        live_index("ix_products_live_updated_at", "updated_at", "id"),
     )
 
     @hybrid_property

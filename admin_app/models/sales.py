@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
 from admin_app.models.accounts import Address, Customer
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
+from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin, live_index, utcnow
 from admin_app.models.catalog import Product
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
@@ -123,7 +123,7 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
         CheckConstraint("shipping_fee >= 0", name="shipping_fee_non_negative"),
         Index("ix_orders_status_order_date", "status", "order_date"),
         # The order list: live orders, newest first.
-        Index("ix_orders_live_order_date", "deleted_at", "order_date", "id"),
+        live_index("ix_orders_live_order_date", "order_date", "id"),
     )
 
     @hybrid_property
