@@ -26,6 +26,13 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def is_in_models(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's ``include_object``: leave out PostgreSQL's trigram search indexes (named
+    ``*_trgm``), which a migration makes where pg_trgm exists and the models do not
+    describe (they also build SQLite databases, which have no such index)."""
+    return not (type_ == "index" and reflected and (name or "").endswith("_trgm"))
+
+
 def sqlite_engine_options(url: str, busy_timeout_seconds: float) -> dict[str, Any]:
     """Engine options for SQLite: wait up to ``busy_timeout_seconds`` for another worker's
     write lock ("database is locked" only after that), and allow the live test server's
