@@ -776,8 +776,9 @@ def main(argv: list[str] | None = None) -> int:
             peak = max(r["peak_increase_mb"] for r in m.extra["runs"])
             anon_peak = max(r["anon_peak_increase_mb"] for r in m.extra["runs"])
             lines = m.extra["runs"][-1]["lines"]
+            mapped = ", the rest pages of the memory-mapped database file" if kind == "sqlite" else ""
             say(f"\n  {m.name}: {lines - 1:,} data rows; worker peak RSS increase up to +{peak} MB, of which "
-                f"its own memory (RssAnon) +{anon_peak} MB, the rest pages of the memory-mapped SQLite file "
+                f"its own memory (RssAnon) +{anon_peak} MB{mapped} "
                 f"(worker RSS at the end {round((rss_end or 0) / 1024, 1)} MB)")
 
     # Where the time goes on the slow pages: their heaviest statements replayed, with plans.

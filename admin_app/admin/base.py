@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -346,12 +346,35 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def list_rows(self, context: Any, data: list[Any]) -> Iterator[tuple[str, Markup]]:
         """Each row's id and its formatted, escaped cells as one piece of markup: what
         Flask-Admin's list template builds with a macro call per cell, in one loop."""
-        formatters, type_formatters = self.column_formatters, self.column_type_formatters
-        openings = [(name, Markup('<td class="col-%s">') % name) for name, _label in self._list_columns]
+        cells = [self._list_cell(context, name) for name, _label in self._list_columns]
         for row in data:
-            cells = "".join(f"{opening}{escape(self._get_list_value(context, row, name, formatters, type_formatters))}</td>"
-                            for name, opening in openings)
-            yield str(self.get_pk_value(row)), Markup(cells)
+            yield str(self.get_pk_value(row)), Markup("".join([cell(row) for cell in cells]))
+
+    def _list_cell(self, context: Any, name: str) -> Callable[[Any], str]:
+        """One column's ``<td>`` for a row: Flask-Admin's ``_get_list_value`` (the column's
+        formatter or value, its choices, else the first type formatter that fits the value),
+        with the per-column lookups made once and the type formatter found once per type."""
+        opening = f'<td class="col-{escape(name)}">'
+        column_formatter = self.column_formatters.get(name)
+        choices = self._column_choices_map.get(name)
+        type_formatters = self.column_type_formatters
+        formatter_for_type: dict[type, Any] = {}
+
+        def cell(row: Any) -> str:
+            value = (column_formatter(self, context, row, name) if column_formatter is not None
+                     else self._get_field_value(row, name))
+            if choices:
+                value = choices.get(value) or value
+            else:
+                kind = type(value)
+                if kind not in formatter_for_type:
+                    formatter_for_type[kind] = next(
+                        (formatter for base, formatter in type_formatters.items() if isinstance(value, base)), None)
+                if formatter_for_type[kind] is not None:
+                    value = formatter_for_type[kind](self, value, name)
+            return f"{opening}{escape(value)}</td>"
+
+        return cell
 
     def row_count(self, count_query: Any, narrowed: bool, page: int, page_size: int) -> int:
         """How many rows the list has, as cheaply as the page can say it honestly: never

@@ -24,8 +24,12 @@ def when(value: datetime | None) -> str:
     return "" if value is None else value.strftime(DATE_FORMAT) + " UTC"
 
 
+# The column formatters run for every cell of a list page: f-strings around escape(), as
+# ``Markup(...) % value`` costs several times more per cell.
+
+
 def money_column(view: Any, context: Any, model: Any, name: str) -> Markup:
-    return Markup('<span class="text-money">%s</span>') % money(getattr(model, name))
+    return Markup(f'<span class="text-money">{money(getattr(model, name))}</span>')  # digits, "," and "."
 
 
 def date_column(view: Any, context: Any, model: Any, name: str) -> str:
@@ -35,12 +39,12 @@ def date_column(view: Any, context: Any, model: Any, name: str) -> str:
 def status_column(view: Any, context: Any, model: Any, name: str) -> Markup:
     status = getattr(model, name) or ""
     colour = STATUS_COLOURS.get(status, "light")
-    return Markup('<span class="badge badge-status badge-%s">%s</span>') % (colour, status.title())
+    return Markup(f'<span class="badge badge-status badge-{colour}">{escape(status.title())}</span>')
 
 
 def yes_no_column(view: Any, context: Any, model: Any, name: str) -> Markup:
     value = getattr(model, name)
-    return Markup('<span class="badge badge-%s">%s</span>') % (("success", "Yes") if value else ("light", "No"))
+    return Markup('<span class="badge badge-success">Yes</span>' if value else '<span class="badge badge-light">No</span>')
 
 
 def details_url(endpoint: str, record_id: int) -> str:
@@ -59,8 +63,8 @@ def link_to(endpoint: str, record: Any, label: Any = None) -> Markup:
     text = escape(label if label is not None else str(record))
     css = ' class="record-deleted" title="deleted"' if getattr(record, "deleted_at", None) else ""
     suffix = Markup(' <span class="badge badge-warning">deleted</span>') if css else Markup("")
-    href = details_url(endpoint, record.id)
-    return Markup('<a href="%s"%s>%s</a>%s') % (href, Markup(css), text, suffix)
+    href = escape(details_url(endpoint, record.id))
+    return Markup(f'<a href="{href}"{css}>{text}</a>{suffix}')
 
 
 def related(endpoint: str, attribute: str | None = None):
