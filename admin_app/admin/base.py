@@ -71,10 +71,15 @@ WRITE_METHODS = frozenset({"create_view", "edit_view", "ajax_update", "restore_v
 SOFT_DELETE_ACTIONS = {"restore": WRITE_ROLES, "purge": ADMIN_ONLY}
 
 
+def signed_in_user() -> Any | None:
+    """The request's user (an employee or Flask-Login's anonymous user), looked up once:
+    every attribute read through ``current_user`` looks it up again."""
+    return current_user._get_current_object() if has_request_context() else None
+
+
 def current_role() -> str | None:
-    """The signed-in, active employee's role, or None. A page asks dozens of times (menu,
-    buttons, actions): look the user up once per call, not once per attribute."""
-    user = current_user._get_current_object() if has_request_context() else None
+    """The signed-in, active employee's role, or None (asked dozens of times per page)."""
+    user = signed_in_user()
     if user is not None and user.is_authenticated and getattr(user, "is_active", False):
         return user.role
     return None
@@ -228,7 +233,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def page_size(self) -> int:  # type: ignore[override]
         """The signed-in employee's preferred page size."""
         preferred = None
-        user = current_user._get_current_object() if has_request_context() else None
+        user = signed_in_user()
         if user is not None and user.is_authenticated:
             preferred = user.preferences.get("page_size")
         return preferred if preferred in PAGE_SIZES else PAGE_SIZES[0]
@@ -285,9 +290,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
 
         - The count is capped (or, on PostgreSQL, estimated for big unfiltered tables) and
           the page says so ("1,000+", "about 1,000,000"): no full ``COUNT(*)``.
-        - The page's ids are found first (a lean, index-ordered query), then only those
-          rows are loaded with their joins and computed columns: deep pages never compute
-          subtotals or join customers for rows the offset skips.
+        - The page's ids come from a lean, index-ordered subquery, and only those rows are
+          loaded with their joins, in the same statement: deep pages never join customers
+          for rows the offset skips.
         - ``execute=False`` (exports) returns the whole filtered, sorted query.
         """
         g.include_deleted = any(isinstance(self._filters[idx], DeletedFilter)

@@ -339,3 +339,23 @@ def test_stored_subtotal_matches_the_items_after_seeding():
                                    .group_by(OrderItem.order_id)).all())
     stored = dict(db.session.execute(select(Order.id, Order.items_subtotal)).all())
     assert {k: Decimal(v).quantize(Decimal("0.01")) for k, v in sums.items()} == stored
+
+
+def test_preferences_load_only_when_read_and_with_the_signed_in_employee():
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.orm import joinedload
+
+    from admin_app.auth.session import load_employee, session_id_for
+
+    shopper = f.customer(preferences={"newsletter": True})
+    staff = f.employee(role="staff", preferences={"page_size": 50})
+    order_id, session_id = f.order(shopper).id, session_id_for(staff)
+    db.session.expunge_all()
+    # An order list loads the customer of every order: not their preferences.
+    listed = db.session.scalars(select(Order).where(Order.id == order_id).options(joinedload(Order.user))).one()
+    assert "preferences" not in sa_inspect(listed.user).dict
+    assert listed.user.preferences == {"newsletter": True}  # still there when read
+    db.session.expunge_all()
+    signed_in = load_employee(session_id)
+    db.session.expunge(signed_in)  # detached: no lazy load possible, they came with the employee
+    assert signed_in.preferences == {"page_size": 50}
