@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from admin_app.extensions import db
-from admin_app.models.base import MutableJSONDict, SoftDeleteMixin, TimestampMixin, VersionedMixin, live_index
+from admin_app.models.base import MutableJSONDict, SoftDeleteMixin, TimestampMixin, VersionedMixin, deleted_index, live_index
 
 if TYPE_CHECKING:
     from admin_app.models.content import Post
@@ -127,9 +127,10 @@ class Customer(SoftDeleteMixin, User):
     __mapper_args__ = {"polymorphic_identity": "customer"}
 
 
-# The customer list: live customers, newest first. Declared here because ``deleted_at``
+# The customer list, newest first: live customers, and deleted ones. Declared here because ``deleted_at``
 # belongs to Customer (single-table inheritance puts it on the shared ``users`` table).
 live_index("ix_users_type_live_created_at", User.type, User.created_at, User.id)
+deleted_index("ix_users_type_deleted_created_at", User.type, User.created_at, User.id)
 
 
 class Employee(UserMixin, User):

@@ -83,6 +83,11 @@ class TimestampMixin:
 
 
 LIVE_ROWS = "deleted_at IS NULL"
+DELETED_ROWS = "deleted_at IS NOT NULL"
+
+
+def _rows_index(name: str, columns: tuple[Any, ...], rows: str) -> Index:
+    return Index(name, *columns, "deleted_at", sqlite_where=text(rows), postgresql_where=text(rows))
 
 
 def live_index(name: str, *columns: Any) -> Index:
@@ -92,14 +97,20 @@ def live_index(name: str, *columns: Any) -> Index:
     nothing per row. Paging 100,000 rows deep into the order list costs 0.8 ms on SQLite
     this way, against 2.9 ms with ``(deleted_at, order_date, id)``, which compares each
     entry's ``deleted_at`` as it steps over it."""
-    return Index(name, *columns, "deleted_at", sqlite_where=text(LIVE_ROWS), postgresql_where=text(LIVE_ROWS))
+    return _rows_index(name, columns, LIVE_ROWS)
+
+
+def deleted_index(name: str, *columns: Any) -> Index:
+    """The same for the deleted rows (the list's "Deleted only" filter): a few entries,
+    where the list would otherwise walk every row in sort order (84 ms for orders)."""
+    return _rows_index(name, columns, DELETED_ROWS)
 
 
 class SoftDeleteMixin:
     """Rows are marked deleted instead of removed, so orders keep their history."""
 
-    # Indexed per table together with its default sort, live rows only (live_index):
-    # nearly every row is live, so an index on deleted_at alone helps no query.
+    # Indexed per table together with its default sort, as two partial indexes (live_index,
+    # deleted_index): nearly every row is live, so an index on deleted_at alone helps no query.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def soft_delete(self, when: datetime | None = None) -> None:

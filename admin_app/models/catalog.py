@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, VersionedMixin, live_index
+from admin_app.models.base import SoftDeleteMixin, TimestampMixin, VersionedMixin, deleted_index, live_index
 
 if TYPE_CHECKING:
     from admin_app.models.content import Post
@@ -37,6 +37,7 @@ class Category(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
         Index("uq_categories_name_lower", db.func.lower(name), unique=True),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
         live_index("ix_categories_live_name", "name"),
+        deleted_index("ix_categories_deleted_name", "name"),
     )
 
     def ancestors(self) -> list[Category]:
@@ -91,6 +92,7 @@ class Product(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
         CheckConstraint("stock >= 0", name="stock_non_negative"),
         # The product list: live products, last updated first.
         live_index("ix_products_live_updated_at", "updated_at", "id"),
+        deleted_index("ix_products_deleted_updated_at", "updated_at", "id"),
     )
 
     @hybrid_property

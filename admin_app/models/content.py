@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
 from admin_app.models.accounts import Employee, User
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin, live_index
+from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin, deleted_index, live_index
 from admin_app.models.catalog import Category
 
 POST_STATUSES = ("draft", "published", "archived")
@@ -61,6 +61,7 @@ class Post(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
         CheckConstraint(f"status IN {POST_STATUSES!r}", name="status_allowed"),
         Index("ix_posts_status_created_at", "status", "created_at"),
         live_index("ix_posts_live_created_at", "created_at", "id"),
+        deleted_index("ix_posts_deleted_created_at", "created_at", "id"),
     )
 
     def __str__(self) -> str:
@@ -84,7 +85,8 @@ class Comment(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     post: Mapped[Post] = relationship(back_populates="comments")
     user: Mapped[User | None] = relationship()
 
-    __table_args__ = (live_index("ix_comments_live_created_at", "created_at", "id"),)
+    __table_args__ = (live_index("ix_comments_live_created_at", "created_at", "id"),
+                      deleted_index("ix_comments_deleted_created_at", "created_at", "id"))
 
     def __str__(self) -> str:
         return f"{self.author_name}: {self.body[:40]}"

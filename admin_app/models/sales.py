@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
 from admin_app.models.accounts import Address, Customer
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin, live_index, utcnow
+from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin, deleted_index, live_index, utcnow
 from admin_app.models.catalog import Product
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
@@ -124,6 +124,7 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
         Index("ix_orders_status_order_date", "status", "order_date"),
         # The order list: live orders, newest first.
         live_index("ix_orders_live_order_date", "order_date", "id"),
+        deleted_index("ix_orders_deleted_order_date", "order_date", "id"),
     )
 
     @hybrid_property
