@@ -273,20 +273,7 @@ class LoadServer(bench.Server):
     def stop(self) -> None:
         if self.process is None:
             return
-        workers = bench.children_of(self.process.pid)
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        for pid in workers:
-            if Path(f"/proc/{pid}").exists():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        bench.stop_gunicorn(self.process, bench.children_of(self.process.pid), grace_seconds=40)
         self.process = None
         self.log.close()
 
@@ -1105,7 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError:
                 say("    " + line[:400])
 
-    say(f"\n== Verifying the database directly (gunicorn stopped)")
+    say("\n== Verifying the database directly (gunicorn stopped)")
     final = snapshot(url)
     verifier = Verifier(url, base, final, journal.writes, shared, run_started)
     verifier.run()

@@ -329,21 +329,26 @@ class Server:
     def stop(self) -> None:
         if self.process is None:
             return
-        worker = self.worker_pid()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if worker and Path(f"/proc/{worker}").exists():
-            try:
-                os.kill(worker, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_gunicorn(self.process, children_of(self.process.pid), grace_seconds=15)
         self.process = None
         self.log.close()
+
+
+def stop_gunicorn(process: subprocess.Popen[bytes], workers: list[int], grace_seconds: float) -> None:
+    """Stop gunicorn (TERM, then KILL after ``grace_seconds``), and any worker it left behind."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    for pid in workers:
+        if Path(f"/proc/{pid}").exists():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 # --------------------------------------------------------------------------- the client

@@ -35,7 +35,7 @@ def test_every_row_button_and_cell_belongs_to_its_own_record(client, staff_user)
         assert f"/admin/order/edit/?id={order.id}&amp;" in row
         assert f'<input id="id" name="id" type="hidden" value="{order.id}">' in row  # delete
         assert f'<td class="col-id">{order.id}</td>' in row
-        assert f'<td class="col-status"><span class="badge badge-status badge-secondary">Pending</span></td>' in row
+        assert '<td class="col-status"><span class="badge badge-status badge-secondary">Pending</span></td>' in row
     assert "__row_" not in page.text  # the placeholder for the row id never shows
 
 
