@@ -174,12 +174,6 @@ def build_database(url: str, reuse: bool, env: dict[str, str]) -> dict[str, Any]
         build["seed_output"] = seeded.stdout.strip()
         say(f"  {seeded.stdout.strip()}")
         say(f"  seed-demo --bench wall time: {build['seed_seconds']:.1f} s")
-        if db_kind(url) == "postgresql":
-            # What autovacuum would have done shortly after a bulk load: fresh planner statistics.
-            started = time.perf_counter()
-            psql(url, "ANALYZE", database=pg_parts(url)["database"])
-            build["analyze_seconds"] = round(time.perf_counter() - started, 2)
-            say(f"  ANALYZE: {build['analyze_seconds']:.1f} s")
     created = manage(["create-user", BENCH_USER, "--email", BENCH_EMAIL, "--role", "admin", "--password-stdin"],
                      env, stdin=BENCH_PASSWORD + "\n", check=False)
     output = (created.stdout + created.stderr).strip()

@@ -311,10 +311,25 @@ def seed_demo(sizes: DemoSizes | None = None, seed: int = 42, progress: Progress
 
     _reset_sequences()
     db.session.commit()
-    # Fresh statistics, so the planner picks the list indexes from the first request on.
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
+    settle_bulk_load()
     return counts
+
+
+def settle_bulk_load() -> None:
+    """What the database would do on its own some time after a bulk load, done now, so
+    the lists are fast from the first request on: fresh planner statistics (``ANALYZE``)
+    and, on PostgreSQL, a ``VACUUM`` that marks the new pages all-visible. Until then an
+    index-only scan still reads the table for every row it steps over: a deep list page
+    on 200,000 orders took 9 ms instead of 3.5 ms of SQL before autovacuum got to it."""
+    if db.engine.dialect.name != "postgresql":
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        return
+    tables = ", ".join(db.engine.dialect.identifier_preparer.format_table(table)
+                       for table in db.metadata.sorted_tables)
+    # VACUUM cannot run inside a transaction block.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"VACUUM (ANALYZE) {tables}"))
 
 
 def total_rows(sizes: DemoSizes) -> int:
