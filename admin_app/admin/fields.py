@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.form import AdminModelConverter
-from flask_admin.form import DateTimeField
+from flask_admin.form import DateTimeField, RenderTemplateWidget
 from flask_admin.model.filters import convert as filters_for
 from flask_admin.model.form import converts
 
@@ -41,6 +41,21 @@ class UTCDateTimeField(DateTimeField):
         if self.data and isinstance(self.data, datetime):
             return self.data.astimezone(UTC).strftime(self.format[0] if isinstance(self.format, list) else self.format)
         return super()._value()
+
+
+class TabularInlineWidget(RenderTemplateWidget):
+    """Inline rows as a table, one line per record, as Django's tabular inline: for rows
+    that come by the dozen (an order's items). Flask-Admin's stacked cards take ~2.5 KB and
+    a template render per row; a line takes ~0.8 KB, and every row renders in one template.
+    Use it through the view's ``form_args``: ``{"items": {"widget": TabularInlineWidget()}}``.
+    ``wide`` names the columns that take half the line (a product look-up)."""
+
+    def __init__(self, wide: tuple[str, ...] = ()) -> None:
+        super().__init__("admin/model/inline_table.html")
+        self.wide = wide
+
+    def __call__(self, field: Any, **kwargs: Any) -> str:
+        return super().__call__(field, wide=self.wide, **kwargs)
 
 
 def _utc_filter(base: type) -> type:

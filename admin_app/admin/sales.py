@@ -16,6 +16,7 @@ from wtforms.validators import InputRequired, Length
 from admin_app.admin.accounts import CUSTOMER_LOOKUP
 from admin_app.admin.base import ShopModelView
 from admin_app.admin.catalog import PRODUCT_LOOKUP
+from admin_app.admin.fields import TabularInlineWidget
 from admin_app.admin.formatters import date_column, money_column, related, status_column
 from admin_app.admin.validators import (
     LookupLoader,
@@ -100,6 +101,8 @@ class OrderView(ShopModelView):
         "status": {"validators": [InputRequired(), _valid_status_change]},
         "shipping_fee": money(minimum=Decimal("0.00")),
         "notes": {"validators": [Length(max=5000)]},
+        # An order may have dozens of items: one line each.
+        "items": {"widget": TabularInlineWidget(wide=("product",))},
     }
     inline_models = [
         (OrderItem, {

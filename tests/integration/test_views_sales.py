@@ -3,6 +3,7 @@ the computed money columns, the order workflow's bulk actions and the address pi
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from decimal import Decimal
@@ -210,6 +211,28 @@ def test_items_added_changed_and_removed_in_one_save(client, staff, shop):
     assert db.session.get(OrderItem, drop_id) is None
     details = client.get(f"/admin/order/details/?id={order.id}").text
     assert "74.50" in details  # 3 × 20.00 + 2 × 7.25
+
+
+def test_a_fifty_item_order_is_one_line_per_item(client, staff, shop):
+    """Items are a table: one line each (product look-up, quantity, price, delete box) under
+    one row of column heads, so an order of fifty items stays a page of under 150 KB."""
+    ada, _home, lamp, bulb = shop
+    order = f.order(ada, items=[(lamp if n % 2 else bulb, n + 1, Decimal("1.00")) for n in range(50)])
+    page = client.get(f"/admin/order/edit/?id={order.id}").text
+    assert len(page.encode()) < 150_000, len(page.encode())
+    lines = re.findall(r'<div id="items-(\d+)" class="inline-field form-row[^"]*">(.*?)name="del-items-\1"', page, re.S)
+    assert [int(n) for n, _line in lines] == list(range(50))
+    for (n, line), item in zip(lines, order.items, strict=True):
+        assert f'name="items-{n}-id" type="hidden" value="{item.id}"' in line
+        assert f'data-json="[{item.product_id}, &#34;{item.product.name}&#34;]"' in line
+        assert re.search(rf'aria-label="Quantity"[^>]*name="items-{n}-quantity"[^>]*value="{item.quantity}"', line)
+        assert re.search(rf'aria-label="Price"[^>]*name="items-{n}-price"[^>]*value="1.00"', line)
+    heads = re.search(r'<div class="form-row d-none d-md-flex[^"]*" aria-hidden="true">(.*?)</div>\s*<div class="inline-field-list">',
+                      page, re.S).group(1)
+    heads = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in re.findall(r'<div class="col[^"]*">(.*?)</div>', heads, re.S)]
+    # An item's price may be left empty (it takes the product's): no asterisk on that column.
+    assert heads == ["Product *", "Quantity *", "Price Leave empty for the product's current price.", "Delete?"]
+    assert page.count("Leave empty for the product") == 1  # in the heads, not on every line
 
 
 def test_bad_item_row_saves_nothing_and_keeps_what_was_typed(client, staff, shop):
