@@ -46,7 +46,7 @@ class UTCDateTimeField(DateTimeField):
 class TabularInlineWidget(RenderTemplateWidget):
     """Inline rows as a table, one line per record, as Django's tabular inline: for rows
     that come by the dozen (an order's items). Flask-Admin's stacked cards take ~2.5 KB and
-    a template render per row; a line takes ~0.8 KB, and every row renders in one template.
+    a template render per row; a line takes ~1.1 KB, and every row renders in one template.
     Use it through the view's ``form_args``: ``{"items": {"widget": TabularInlineWidget()}}``.
     ``wide`` names the columns that take half the line (a product look-up)."""
 

@@ -38,6 +38,11 @@ def test_order_with_two_items_then_change_one_and_remove_the_other(page, staff_u
         page.click("text=Add Items")
         pick(page, f"#s2id_items-{row}-product", typed, name)
         page.fill(f"input[name='items-{row}-quantity']", quantity)
+    # A line added by mistake is taken out again before saving (after a confirmation).
+    page.click("text=Add Items")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#items-2 .inline-remove-field")
+    assert page.locator(".inline-field-list > .inline-field").count() == 2
     screenshot(page, "order-form")
     page.click("input[type=submit][value='Save']")
     page.wait_for_load_state("networkidle")
