@@ -137,7 +137,7 @@ def register_errorhandlers(app: Flask) -> None:
         so the next request starts clean (no restart needed)."""
         try:
             db.session.rollback()
-        except Exception:  # noqa: BLE001 - the connection may be gone already; it is discarded
+        except Exception:  # the connection may be gone already; it is discarded
             db.session.remove()
         app.logger.error("database unavailable: %s", error.orig)
         # Render as signed out: Flask-Login would otherwise load the user from the very

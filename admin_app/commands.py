@@ -12,8 +12,8 @@ from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
 from admin_app.extensions import db
-from admin_app.services.audit import CLI, audit_actor
 from admin_app.models import ROLES, Employee
+from admin_app.services.audit import CLI, audit_actor
 from admin_app.services.demo_data import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
 from admin_app.services.users import UserError, create_employee, find_user_by_login
 
@@ -228,7 +228,9 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
         total = db.session.scalar(count_statement(EXPORTS[entity], search=search)) or 0
         bar_context = click.progressbar(length=total, label=f"Exporting {EXPORTS[entity].name}",
                                         file=sys.stderr)
-    out: IO[bytes] = click.get_binary_stream("stdout") if to_stdout else open(output, "wb")  # type: ignore[arg-type]  # noqa: SIM115
+    # open_file("-") is Click's supported way to reach binary stdout (get_binary_stream is
+    # deprecated in 8.5); it does not close stdout when we are done.
+    out: IO[bytes] = click.open_file(output or "-", "wb")
     try:
         if bar_context is not None:
             with bar_context as bar:

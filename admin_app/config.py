@@ -12,7 +12,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = PROJECT_ROOT / "instance"
-DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - a marker, refused in production
+DEV_SECRET_KEY = "dev-only-not-secret"  # a marker, refused in production
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -69,7 +69,7 @@ class TestingConfig(Config):
     """Used by the test suite: a throwaway database, cheap hashing, CSRF still on."""
 
     TESTING = True
-    SECRET_KEY = "testing-secret-key"  # noqa: S105
+    SECRET_KEY = "testing-secret-key"
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("TEST_DATABASE_URL", "sqlite://")
     )

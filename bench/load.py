@@ -51,7 +51,7 @@ from run import ROOT, Client, free_port, manage, percentile, resolve_database_ur
 from tests.conftest import read_form  # noqa: E402 - the suite's "what a browser would post"
 
 DEFAULT_DB = "sqlite:///bench/data/load.db"
-PASSWORD = "load-password-not-secret"  # noqa: S105 - throwaway load-test accounts only
+PASSWORD = "load-password-not-secret"  # throwaway load-test accounts only
 REDIS_URI = "redis://127.0.0.1:6379"
 CLIENT_TIMEOUT = 60.0
 THINK_SECONDS = (0.05, 0.6)  # between opening a form and saving it: where concurrent edits collide
@@ -221,12 +221,14 @@ def snapshot(url: str) -> dict[str, Any]:
         with engine.connect() as conn:
             products = {r.id: {"price": money(r.price), "stock": r.stock, "deleted": r.deleted_at is not None,
                                "version": r.version_id, "name": r.name}
-                        for r in conn.execute(text("SELECT id, name, price, stock, deleted_at, version_id FROM products"))}
+                        for r in conn.execute(
+                            text("SELECT id, name, price, stock, deleted_at, version_id FROM products"))}
             orders = {r.id: {"status": r.status, "deleted": r.deleted_at is not None, "version": r.version_id,
                              "user_id": r.user_id}
                       for r in conn.execute(text("SELECT id, status, deleted_at, version_id, user_id FROM orders"))}
             items: dict[int, list[tuple[int, int, int, Decimal]]] = defaultdict(list)
-            for r in conn.execute(text("SELECT id, order_id, product_id, quantity, price FROM order_items ORDER BY id")):
+            for r in conn.execute(
+                    text("SELECT id, order_id, product_id, quantity, price FROM order_items ORDER BY id")):
                 items[r.order_id].append((r.id, r.product_id, r.quantity, money(r.price)))
             return {"products": products, "orders": orders, "items": dict(items)}
     finally:
@@ -259,7 +261,7 @@ class LoadServer(bench.Server):
         self.workers = workers
 
     def start(self) -> None:
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(self.log_path, "wb")  # closed in stop()
         command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", str(self.workers),
                    "-b", f"127.0.0.1:{self.port}", "admin_app:create_app()"]
         say("$ " + " ".join(command[2:]))
@@ -310,7 +312,7 @@ class Staff(threading.Thread):
         started = time.perf_counter()
         try:
             reply = self.client.request(method, path, body=body, headers=headers, keep_body=keep_body)
-        except Exception as exc:  # noqa: BLE001 - timeouts, resets, truncated streams: all errors
+        except Exception as exc:  # timeouts, resets, truncated streams: all errors
             ms = (time.perf_counter() - started) * 1000
             self.journal.req(Req(kind, method, path, None, ms, self.user, request_id,
                                  error=f"{type(exc).__name__}: {exc}"[:200]))
@@ -366,7 +368,7 @@ class Staff(threading.Thread):
             scenario = self.rng.choices(names, weights)[0]
             try:
                 getattr(self, scenario)()
-            except Exception as exc:  # noqa: BLE001 - a bug in the simulation must not stop the run silently
+            except Exception as exc:  # a bug in the simulation must not stop the run silently
                 self.journal.req(Req(scenario, "-", "-", None, 0.0, self.user, "-",
                                      error=f"client-side {type(exc).__name__}: {exc}"[:200]))
             time.sleep(self.rng.uniform(0.0, 0.05))
@@ -586,7 +588,8 @@ class Staff(threading.Thread):
         messages = self.follow("product create", reply)
         if match and any(c == "success" and "successfully created" in m for c, m in messages):
             self.journal.write(Write("product_create", self.user, sent, time.time(), "Product", int(match.group(1)),
-                                     None, {"price": f"{price:.2f}", "name": form["name"], "stock": int(form["stock"])}))
+                                     None, {"price": f"{price:.2f}", "name": form["name"],
+                                            "stock": int(form["stock"])}))
         else:
             self.journal.outcome(Outcome("product_create", "unknown", self.user, None, str(messages)[:200]))
 
@@ -798,7 +801,8 @@ class Verifier:
         engine = engine_for(self.url)
         try:
             with engine.connect() as conn:
-                bad_items = conn.execute(text("SELECT count(*) FROM order_items WHERE quantity <= 0 OR price < 0")).scalar()
+                bad_items = conn.execute(
+                    text("SELECT count(*) FROM order_items WHERE quantity <= 0 OR price < 0")).scalar()
                 if bad_items:
                     self.fail("invariants", f"{bad_items} order items with quantity <= 0 or negative price")
                 if bench.db_kind(self.url) == "sqlite":
@@ -865,7 +869,7 @@ class Verifier:
             self.checked["audit entries"] += 1
             key = (w.entity, str(w.entity_id))
             if w.kind == "price":
-                ok = take(index[key], w, ("update",), lambda e: new_value(e, "price") == w.data["price"])
+                ok = take(index[key], w, ("update",), lambda e, w=w: new_value(e, "price") == w.data["price"])
             elif w.kind == "delete":
                 ok = take(index[key], w, ("soft_delete",), lambda e: True)
             elif w.kind == "restore":
@@ -873,9 +877,9 @@ class Verifier:
             elif w.kind == "status":
                 target = w.data["status"]
                 ok = take(index[key], w, ("update", f"status:{target}"),
-                          lambda e: new_value(e, "status") == target)
+                          lambda e, target=target: new_value(e, "status") == target)
             elif w.kind == "product_create":
-                ok = take(index[key], w, ("create",), lambda e: new_value(e, "price") == w.data["price"])
+                ok = take(index[key], w, ("create",), lambda e, w=w: new_value(e, "price") == w.data["price"])
             elif w.kind == "order_create":
                 ok = take(index[key], w, ("create",), lambda e: True)
                 for item in w.data["created"]:
@@ -885,9 +889,9 @@ class Verifier:
             elif w.kind == "order_edit":
                 changed, new = w.data["changed"], w.data["new"]
                 ok = take(index[("OrderItem", str(changed["id"]))], w, ("update",),
-                          lambda e: new_value(e, "quantity") == changed["quantity"])
+                          lambda e, changed=changed: new_value(e, "quantity") == changed["quantity"])
                 ok &= take(creates_by_order[str(w.entity_id)], w, ("create",),
-                           lambda e: new_value(e, "product_id") == new["product"]
+                           lambda e, new=new: new_value(e, "product_id") == new["product"]
                            and new_value(e, "quantity") == new["quantity"])
                 # The order's own row only has its timestamp and version touched: an entry for
                 # it (other fields re-saved differently) is allowed, matched after the others.
@@ -910,7 +914,8 @@ class Verifier:
                                        "acknowledged write (a change the user was told failed?)")
             self.notes.append("audit entries matching no acknowledged write: " + ", ".join(
                 f"{v} {k}" for k, v in summary.items()))
-        self.notes.append(f"audit entries by the load accounts: {len(entries)}, matched {len(entries) - len(unmatched)}")
+        self.notes.append(f"audit entries by the load accounts: {len(entries)}, "
+                          f"matched {len(entries) - len(unmatched)}")
 
 
 # --------------------------------------------------------------------------- report
@@ -1030,11 +1035,13 @@ def main(argv: list[str] | None = None) -> int:
     # delete/restore, and the rest for new order items (never deleted, so always valid).
     hot_products = live_products[:HOT_PRODUCTS]
     pool_size = 6
-    delete_pools = [live_products[HOT_PRODUCTS + n * pool_size: HOT_PRODUCTS + (n + 1) * pool_size] for n in range(args.staff)]
+    delete_pools = [live_products[HOT_PRODUCTS + n * pool_size: HOT_PRODUCTS + (n + 1) * pool_size]
+                    for n in range(args.staff)]
     item_products = live_products[HOT_PRODUCTS + args.staff * pool_size:]
     live_orders = sorted(oid for oid, o in base["orders"].items() if not o["deleted"])
     open_orders = [oid for oid in live_orders if base["orders"][oid]["status"] in ("pending", "paid", "shipped")]
-    hot_orders = rng.sample([oid for oid in open_orders if base["orders"][oid]["status"] in ("pending", "paid")], HOT_ORDERS)
+    hot_orders = rng.sample([oid for oid in open_orders if base["orders"][oid]["status"] in ("pending", "paid")],
+                            HOT_ORDERS)
     shared: dict[str, Any] = {
         "customers": chosen["customers"], "hot_products": hot_products, "all_products": sorted(base["products"]),
         "delete_pools": delete_pools, "item_products": item_products, "live_orders": live_orders,

@@ -47,7 +47,7 @@ DATA = BENCH / "data"
 RESULTS = BENCH / "results"
 DEFAULT_DB = "sqlite:///bench/data/bench.db"
 BENCH_USER, BENCH_EMAIL = "bench", "bench@shop.example"
-BENCH_PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway bench database only
+BENCH_PASSWORD = "bench-password-not-secret"  # a throwaway bench database only
 LAST_PATH = "/__bench__/last"
 EXPLAIN_PAGES_OVER_MS = 100.0  # pages slower than this get their heaviest statements replayed
 EXPLAIN_OVER_MS = 20.0  # and plans are shown for statements whose replay is slower than this
@@ -144,7 +144,7 @@ def has_orders(url: str) -> bool:
     try:
         with engine.connect() as conn:
             return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM orders)")).scalar())
-    except Exception:  # noqa: BLE001 - no schema yet
+    except Exception:  # no schema yet
         return False
     finally:
         engine.dispose()
@@ -231,7 +231,7 @@ def order_date_sort_index() -> int:
         from admin_app.admin.sales import OrderView
 
         return list(OrderView.column_list).index("order_date")
-    except Exception:  # noqa: BLE001 - fall back to today's position
+    except Exception:  # fall back to today's position
         return 1
 
 
@@ -277,7 +277,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(self.log_path, "wb")  # closed in stop()
         command = [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "sync", "-b", f"127.0.0.1:{self.port}",
                    "--timeout", "300", "--access-logfile", "-", "bench.sql_counter:app"]
         say("$ " + " ".join(command[2:]))
@@ -598,7 +598,7 @@ def explain(url: str, statement: str, params: Any) -> dict[str, Any]:
         total = next((line for line in reversed(plan) if line.startswith("Execution Time")), "")
         replay = float(total.split(":")[1].split()[0]) if total else None
         return {"plan": plan, "replay_ms": replay}
-    except Exception as error:  # noqa: BLE001 - a plan is a nice-to-have
+    except Exception as error:  # a plan is a nice-to-have
         return {"plan": [f"(no plan: {type(error).__name__}: {str(error).splitlines()[0][:200]})"], "replay_ms": None}
 
 
@@ -796,7 +796,8 @@ def main(argv: list[str] | None = None) -> int:
             plans.setdefault(m.name, []).append({**statement, **replay})
             rows = f", {replay['rows']:,} rows" if "rows" in replay else ""
             say(f"\n  [{m.name}] replayed {replay.get('replay_ms')} ms{rows} (execute in the app "
-                f"{statement['ms']:,.1f} ms):\n    {statement['sql'][:500]}" + (" ..." if len(statement["sql"]) > 500 else ""))
+                f"{statement['ms']:,.1f} ms):\n    {statement['sql'][:500]}"
+                + (" ..." if len(statement["sql"]) > 500 else ""))
             for line in replay["plan"][:24]:
                 say(f"      {line}")
 

@@ -1,11 +1,9 @@
 import logging
-
-from sqlalchemy.types import TypeDecorator
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
+from sqlalchemy.types import TypeDecorator
 
 from admin_app.database import is_in_models
 
@@ -29,7 +27,7 @@ def render_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, TypeDecorator):
         impl = obj.impl if not isinstance(obj.impl, type) else obj.impl()
         autogen_context.imports.add("import sqlalchemy as sa")
-        return "sa.%r" % impl
+        return f"sa.{impl!r}"
     return False
 
 

@@ -10,10 +10,10 @@ removed after each test, which is cheaper than rebuilding the schema and keeps r
 from __future__ import annotations
 
 import contextvars
-from html.parser import HTMLParser
 import os
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -248,7 +248,7 @@ def require_service(name: str, check: Any) -> None:
     service is not there, except in CI (``CI=true``), where its absence fails the run."""
     try:
         check()
-    except Exception as error:  # noqa: BLE001 - any failure means the service is not there
+    except Exception as error:  # any failure means the service is not there
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} is required in CI: {error}")
         pytest.skip(f"{name} is not running here ({error.__class__.__name__})")

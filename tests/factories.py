@@ -20,7 +20,8 @@ def _save(obj: Any) -> Any:
 
 def customer(**fields: Any) -> Customer:
     n = next(_counter)
-    defaults = dict(username=f"customer{n}", email=f"customer{n}@example.com", first_name="Cara", last_name=f"Client{n}")
+    defaults = dict(username=f"customer{n}", email=f"customer{n}@example.com", first_name="Cara",
+                    last_name=f"Client{n}")
     return _save(Customer(**{**defaults, **fields}))
 
 
@@ -39,7 +40,8 @@ def product(**fields: Any) -> Product:
     return _save(Product(**{**defaults, **fields}))
 
 
-def order(user: Customer | None = None, items: list[tuple[Product, int, Decimal]] | None = None, **fields: Any) -> Order:
+def order(user: Customer | None = None, items: list[tuple[Product, int, Decimal]] | None = None,
+          **fields: Any) -> Order:
     user = user or customer()
     ship_to = user.addresses[0] if user.addresses else address(user)
     new = Order(user=user, address=ship_to, **fields)
@@ -50,7 +52,8 @@ def order(user: Customer | None = None, items: list[tuple[Product, int, Decimal]
 
 def employee(**fields: Any) -> Employee:
     n = next(_counter)
-    return _save(Employee(**{"username": f"employee{n}", "email": f"employee{n}@shop.example", "role": "staff", **fields}))
+    return _save(Employee(**{"username": f"employee{n}", "email": f"employee{n}@shop.example", "role": "staff",
+                             **fields}))
 
 
 def post(author: Employee | None = None, **fields: Any) -> Post:

@@ -49,7 +49,20 @@ def register_views(admin: Admin) -> None:
     from admin_app.admin.content import CommentView, PostView, TagView
     from admin_app.admin.sales import CartItemView, OrderItemView, OrderView
     from admin_app.extensions import db
-    from admin_app.models import AuditLog, Address, CartItem, Category, Comment, Customer, Employee, Order, OrderItem, Post, Product, Tag
+    from admin_app.models import (
+        Address,
+        AuditLog,
+        CartItem,
+        Category,
+        Comment,
+        Customer,
+        Employee,
+        Order,
+        OrderItem,
+        Post,
+        Product,
+        Tag,
+    )
 
     admin.add_views(
         OrderView(Order, db, category="Sales", name="Orders"),

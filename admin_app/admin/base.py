@@ -19,13 +19,11 @@ from urllib.parse import urlencode
 from flask import Response, abort, flash, g, has_request_context, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView, tools
 from flask_admin.helpers import get_redirect_target
-from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
-
-from flask_admin.contrib.sqla import tools
 from sqlalchemy import Column, Integer, Numeric, String, false, func, literal_column, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -36,8 +34,8 @@ from wtforms.form import BaseForm
 
 from admin_app.admin.errors import describe_integrity_error
 from admin_app.admin.fields import ShopFilterConverter, ShopModelConverter
-from admin_app.admin.validators import parse_id, parse_ids, without_nul
 from admin_app.admin.soft_delete import DeletedFilter, has_soft_delete
+from admin_app.admin.validators import parse_id, parse_ids, without_nul
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
 from admin_app.models import ROLES, utcnow
@@ -156,7 +154,8 @@ def blank_strings_to_none(record: Any) -> None:
     untouched field is not recorded as a change from nothing to an empty string."""
     for attribute in sa_inspect(type(record)).column_attrs:
         column = attribute.columns[0]
-        if isinstance(column, Column) and column.nullable and isinstance(column.type, String) and getattr(record, attribute.key, None) == "":
+        if (isinstance(column, Column) and column.nullable and isinstance(column.type, String)
+                and getattr(record, attribute.key, None) == ""):
             setattr(record, attribute.key, None)
 
 
@@ -459,7 +458,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
             self.on_model_delete(model)
             model.soft_delete()
             db.session.commit()
-        except Exception as exc:  # noqa: BLE001 - reported to the user by handle_view_exception
+        except Exception as exc:  # reported to the user by handle_view_exception
             db.session.rollback()
             self.handle_view_exception(exc)
             return False

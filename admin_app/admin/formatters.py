@@ -44,7 +44,8 @@ def status_column(view: Any, context: Any, model: Any, name: str) -> Markup:
 
 def yes_no_column(view: Any, context: Any, model: Any, name: str) -> Markup:
     value = getattr(model, name)
-    return Markup('<span class="badge badge-success">Yes</span>' if value else '<span class="badge badge-light">No</span>')
+    return Markup('<span class="badge badge-success">Yes</span>' if value
+                  else '<span class="badge badge-light">No</span>')
 
 
 def details_url(endpoint: str, record_id: int) -> str:

@@ -8,7 +8,8 @@ list page's time. They are kept per app, keyed by what they depend on.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, request, url_for
 from markupsafe import Markup

@@ -3,8 +3,8 @@
 Used by :class:`~admin_app.admin.base.ShopModelView` for every model with the
 ``SoftDeleteMixin`` (a ``deleted_at`` column): lists, counts, searches, exports, detail and
 edit pages leave deleted rows out unless the "Deleted" filter asks for them (ajax
-look-ups too: see ``validators.LookupLoader``); deleting sets ``deleted_at``; restoring clears it; purging (admins only) removes
-deleted rows for good where nothing else still refers to them.
+look-ups too: see ``validators.LookupLoader``); deleting sets ``deleted_at``; restoring clears it; purging (admins
+only) removes deleted rows for good where nothing else still refers to them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+
 
 class DeletedFilter(BaseSQLAFilter):
     """The "Deleted" filter: show only deleted rows, or every row."""

@@ -112,8 +112,9 @@ class UniqueIgnoringCase:
             return
         if getattr(taken, "deleted_at", None) is not None:
             # Soft-deleted rows keep their unique values, so history stays unambiguous.
-            raise ValidationError(f"This {field.label.text.lower()} belongs to a deleted {type(taken).__name__.lower()} "
-                                  f"({taken}): restore it, or ask an admin to purge it.")
+            raise ValidationError(f"This {field.label.text.lower()} belongs to a deleted "
+                                  f"{type(taken).__name__.lower()} ({taken}): "
+                                  f"restore it, or ask an admin to purge it.")
         raise ValidationError(self.message or f"This {field.label.text.lower()} is already taken.")
 
 

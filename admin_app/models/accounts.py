@@ -24,7 +24,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from admin_app.extensions import db
-from admin_app.models.base import MutableJSONDict, SoftDeleteMixin, TimestampMixin, VersionedMixin, deleted_index, live_index
+from admin_app.models.base import (
+    MutableJSONDict,
+    SoftDeleteMixin,
+    TimestampMixin,
+    VersionedMixin,
+    deleted_index,
+    live_index,
+)
 
 if TYPE_CHECKING:
     from admin_app.models.content import Post

@@ -9,7 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
 from admin_app.models.accounts import Employee, User
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin, deleted_index, live_index
+from admin_app.models.base import (
+    SoftDeleteMixin,
+    TimestampMixin,
+    UTCDateTime,
+    VersionedMixin,
+    deleted_index,
+    live_index,
+)
 from admin_app.models.catalog import Category
 
 POST_STATUSES = ("draft", "published", "archived")

@@ -24,7 +24,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
 from admin_app.models.accounts import Address, Customer
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, UTCDateTime, VersionedMixin, deleted_index, live_index, utcnow
+from admin_app.models.base import (
+    SoftDeleteMixin,
+    TimestampMixin,
+    UTCDateTime,
+    VersionedMixin,
+    deleted_index,
+    live_index,
+    utcnow,
+)
 from admin_app.models.catalog import Product
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")

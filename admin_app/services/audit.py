@@ -460,7 +460,7 @@ def _same(old: Any, new: Any, column: Any) -> bool:
     try:
         if old == new:
             return True
-    except Exception:  # noqa: BLE001 - e.g. aware vs naive datetimes: compare the JSON forms
+    except Exception:  # e.g. aware vs naive datetimes: compare the JSON forms
         pass
     return bool(to_json(old, column) == to_json(new, column))
 
@@ -497,7 +497,7 @@ def _label(state: InstanceState[Any]) -> str | None:
         return None
     try:
         label = str(obj)
-    except Exception:  # noqa: BLE001 - a label is a convenience; never fail the user's commit for it
+    except Exception:  # a label is a convenience; never fail the user's commit for it
         label = f"{state.class_.__name__} #{_entity_id(state)}"
     return label[:LABEL_LENGTH]
 

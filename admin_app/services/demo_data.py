@@ -64,9 +64,11 @@ CATEGORY_TREE = {
     "Books": ["Fiction", "Non-fiction", "Children"],
     "Toys": [],
 }
-ADJECTIVES = "Classic Compact Deluxe Eco Ergonomic Handmade Lightweight Modern Portable Premium Rustic Smart Sturdy Vintage Wireless".split()
+ADJECTIVES = ("Classic Compact Deluxe Eco Ergonomic Handmade Lightweight Modern Portable Premium Rustic Smart Sturdy "
+              "Vintage Wireless").split()
 MATERIALS = "Bamboo Brass Ceramic Cotton Glass Leather Linen Oak Steel Walnut Wool Aluminium".split()
-NOUNS = "Lamp Kettle Chair Backpack Speaker Headphones Notebook Mug Tent Bottle Jacket Clock Desk Pan Blender Bicycle Drone Vase Rug Watch".split()
+NOUNS = ("Lamp Kettle Chair Backpack Speaker Headphones Notebook Mug Tent Bottle Jacket Clock Desk Pan Blender Bicycle "
+         "Drone Vase Rug Watch").split()
 HOSTILE_PRODUCT_NAMES = (
     "=HYPERLINK(\"http://example.invalid\",\"Click me\")",
     "+SUM(A1:A9) Gift Card",
@@ -74,7 +76,8 @@ HOSTILE_PRODUCT_NAMES = (
     "@SUM(1+1) Sticker Pack",
 )
 HOSTILE_TEXT = '<script>alert("xss")</script><b>bold</b> & <img src=x onerror=alert(1)>'
-TAG_NAMES = "news howto review sale gift sustainability behind-the-scenes recipe outdoor tech kids <em>html</em>".split()
+TAG_NAMES = ("news howto review sale gift sustainability behind-the-scenes recipe outdoor tech kids "
+             "<em>html</em>").split()
 ORDER_STATUS_WEIGHTS = (("delivered", 60), ("shipped", 12), ("paid", 10), ("pending", 10), ("cancelled", 8))
 
 
@@ -202,7 +205,8 @@ def seed_demo(sizes: DemoSizes | None = None, seed: int = 42, progress: Progress
             for n in range(1 if rng.random() < 0.7 else 2):
                 address_id += 1
                 city, state, country = rng.choice(CITIES)
-                address_rows.append(dict(id=address_id, user_id=cid, street=f"{rng.choice(STREETS)} {rng.randint(1, 200)}",
+                address_rows.append(dict(id=address_id, user_id=cid,
+                                         street=f"{rng.choice(STREETS)} {rng.randint(1, 200)}",
                                          city=city, state=state, zip_code=f"{rng.randint(1000, 99999):05d}",
                                          country=country, is_default=n == 0, created_at=created, updated_at=created))
                 own.append(address_id)
@@ -219,7 +223,8 @@ def seed_demo(sizes: DemoSizes | None = None, seed: int = 42, progress: Progress
     # A few employees write the blog; they have no password, so they cannot log in.
     employee_ids = []
     employee_rows = []
-    for n, (first, last, role) in enumerate((("Paula", "Editor", "staff"), ("Marc", "Writer", "staff"), ("Vic", "Viewer", "viewer"))):
+    for n, (first, last, role) in enumerate((("Paula", "Editor", "staff"), ("Marc", "Writer", "staff"),
+                                             ("Vic", "Viewer", "viewer"))):
         eid = sizes.customers + 1 + n
         employee_ids.append(eid)
         username = f"{first}.{last}".lower()

@@ -64,10 +64,9 @@ from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
-from admin_app.models.base import UTCDateTime
 from admin_app.models import (
-    AuditLog,
     Address,
+    AuditLog,
     CartItem,
     Category,
     Comment,
@@ -79,6 +78,7 @@ from admin_app.models import (
     Product,
     Tag,
 )
+from admin_app.models.base import UTCDateTime
 
 Kind = Literal["text", "money", "int", "datetime", "date", "bool"]
 KINDS: tuple[Kind, ...] = ("text", "money", "int", "datetime", "date", "bool")

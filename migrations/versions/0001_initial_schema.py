@@ -1,13 +1,12 @@
 """initial schema
 
 Revision ID: 892d2a51e2ac
-Revises: 
+Revises:
 Create Date: 2026-11-25 14:57:41.227560
 
 """
+import sqlalchemy as sa
 from alembic import op
-import sqlalchemy as sa
-import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -58,7 +57,8 @@ def upgrade():
     sa.Column('session_token_version', sa.Integer(), nullable=True),
     sa.CheckConstraint("role IS NULL OR role IN ('admin', 'staff', 'viewer')", name=op.f('ck_users_role_allowed')),
     sa.CheckConstraint("type IN ('customer', 'employee')", name=op.f('ck_users_type_allowed')),
-    sa.CheckConstraint('loyalty_points IS NULL OR loyalty_points >= 0', name=op.f('ck_users_loyalty_points_non_negative')),
+    sa.CheckConstraint('loyalty_points IS NULL OR loyalty_points >= 0',
+                       name=op.f('ck_users_loyalty_points_non_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users'))
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
@@ -172,7 +172,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')", name=op.f('ck_orders_status_allowed')),
+    sa.CheckConstraint("status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')",
+                       name=op.f('ck_orders_status_allowed')),
     sa.CheckConstraint('shipping_fee >= 0', name=op.f('ck_orders_shipping_fee_non_negative')),
     sa.ForeignKeyConstraint(['address_id'], ['addresses.id'], name=op.f('fk_orders_address_id_addresses')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_orders_user_id_users')),

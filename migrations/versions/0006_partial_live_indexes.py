@@ -10,9 +10,8 @@ Revises: 0005
 Create Date: 2026-11-25 18:10:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006'
 down_revision = '0005'
@@ -27,7 +26,8 @@ INDEXES = (
     ("ix_orders_live_order_date", "orders", ["order_date", "id"], ["deleted_at", "order_date", "id"]),
     ("ix_posts_live_created_at", "posts", ["created_at", "id"], ["deleted_at", "created_at", "id"]),
     ("ix_products_live_updated_at", "products", ["updated_at", "id"], ["deleted_at", "updated_at", "id"]),
-    ("ix_users_type_live_created_at", "users", ["type", "created_at", "id"], ["type", "deleted_at", "created_at", "id"]),
+    ("ix_users_type_live_created_at", "users", ["type", "created_at", "id"],
+     ["type", "deleted_at", "created_at", "id"]),
 )
 
 

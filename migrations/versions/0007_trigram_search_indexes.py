@@ -17,9 +17,8 @@ Create Date: 2026-11-25 18:40:00
 """
 import logging
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0007'
 down_revision = '0006'

@@ -221,7 +221,8 @@ def test_every_inline_handler_on_every_page_is_allowed_by_the_csp(app, client, a
             if page.status_code != 200:
                 continue
             policy = page.headers["Content-Security-Policy"]
-            handlers = re.findall(r'\son[a-z]+="([^"]*)"', page.text) + re.findall(r'href="(javascript:[^"]*)"', page.text)
+            handlers = (re.findall(r'\son[a-z]+="([^"]*)"', page.text)
+                        + re.findall(r'href="(javascript:[^"]*)"', page.text))
             for source in set(handlers):
                 source = source.replace("&#39;", "'").replace("&#x27;", "'")
                 digest = base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()

@@ -21,8 +21,8 @@ def shop_with_history():
     f.product(name="Plenty", stock=500)
     alice = f.customer(username="alice")
     # Current period: 2 live orders; a cancelled and a deleted one that do not count.
-    f.order(alice, items=[(lamp, 2, Decimal("10.00"))], shipping_fee=Decimal("5.00"), order_date=now - timedelta(days=1),
-            status="paid")
+    f.order(alice, items=[(lamp, 2, Decimal("10.00"))], shipping_fee=Decimal("5.00"),
+            order_date=now - timedelta(days=1), status="paid")
     f.order(alice, items=[(chair, 1, Decimal("50.00"))], order_date=now - timedelta(days=10), status="pending")
     f.order(alice, items=[(chair, 9, Decimal("50.00"))], order_date=now - timedelta(days=2), status="cancelled")
     gone = f.order(alice, items=[(chair, 9, Decimal("50.00"))], order_date=now - timedelta(days=3))

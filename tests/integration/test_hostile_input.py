@@ -80,8 +80,10 @@ EMAILS = ["", " ", "plainaddress", "@no-local.example", "a@b", "a@@b.com", "a b@
           '"q"@example.com', "a@b.com,c@d.com", SQL]
 
 # The edit forms get the whole corpus on their ids and inline rows, and this much elsewhere.
-EDIT_CORPUS = {"text": ["", LONG, "nul\x00byte", SCRIPT], "number": ["1e309", "NaN", "-1", "99999999999999999999999999", "\x00"],
-               "choice": ["", SCRIPT, "\x00"], "bool": ["\x00", LONG], "date": ["2024-02-30 10:00:00", "\x00", "10000-01-01 00:00:00"],
+EDIT_CORPUS = {"text": ["", LONG, "nul\x00byte", SCRIPT],
+               "number": ["1e309", "NaN", "-1", "99999999999999999999999999", "\x00"],
+               "choice": ["", SCRIPT, "\x00"], "bool": ["\x00", LONG],
+               "date": ["2024-02-30 10:00:00", "\x00", "10000-01-01 00:00:00"],
                "email": ["", "a@b", "a@b.com\x00", LONG + "@example.com"]}
 
 # Hypothesis: any unicode text a form can carry (no surrogates), plus the corpus.
@@ -244,7 +246,8 @@ def snapshot(spec: FormSpec) -> dict[str, Any]:
     """The rows a submission of ``spec`` could touch, and how much history there is (every
     change through the ORM is recorded, so an unchanged history means nothing else changed)."""
     db.session.expire_all()
-    tables = [spec.model.__table__, *{"items": [OrderItem.__table__], "addresses": [Address.__table__]}.get(spec.inline or "", []),
+    tables = [spec.model.__table__,
+              *{"items": [OrderItem.__table__], "addresses": [Address.__table__]}.get(spec.inline or "", []),
               *([post_tags] if spec.model is Post else [])]
     rows: dict[str, Any] = {t.name: sorted(map(tuple, db.session.execute(select(t)).all()), key=repr) for t in tables}
     rows["history"] = db.session.scalar(select(func.count()).select_from(AuditLog))
@@ -257,7 +260,8 @@ def corpus_for(kind: str, w: World) -> list[Any]:
         extra = [str(w.deleted[target])] if target in w.deleted else []
         if target == "orderitem":
             extra.append(str(w.foreign_item.id))  # an item of another order
-        return IDS + extra + ([[str(w.tag.id), str(w.tag.id)], [str(w.tag.id), "abc"]] if kind.startswith("multi") else [])
+        return IDS + extra + ([[str(w.tag.id), str(w.tag.id)], [str(w.tag.id), "abc"]]
+                              if kind.startswith("multi") else [])
     return {"text": TEXT, "number": NUMBER, "choice": CHOICES, "bool": BOOLS, "date": DATES, "email": EMAILS}[kind]
 
 
@@ -367,7 +371,7 @@ def test_every_field_refuses_or_saves_hostile_values(client, admin, world, name,
         for value in EDIT_CORPUS[kind] if short else corpus_for(kind, world):
             try:
                 submit_and_check(poster, spec, world, mode, {field: value})
-            except Exception as error:  # noqa: BLE001 - every failure of the corpus at once
+            except Exception as error:  # every failure of the corpus at once
                 failures.append(f"{field}={value!r:.60}: {str(error)[:300]}")
     assert not failures, "\n".join(failures)
 
@@ -461,7 +465,8 @@ def test_my_account_forms_refuse_hostile_values(client, staff_user):
     employee = db.session.get(Employee, staff_user.id)
     assert (employee.password_hash, dict(employee.preferences)) == before
     # Neither submit button, or both: nothing breaks.
-    for data in ({}, {"pw-submit_password": "y", "prefs-submit_preferences": "y"}, {"prefs-submit_preferences": "\x00"}):
+    for data in ({}, {"pw-submit_password": "y", "prefs-submit_preferences": "y"},
+                 {"prefs-submit_preferences": "\x00"}):
         assert_no_raw_error(poster.post("/admin/account/", data))
 
 
@@ -474,7 +479,8 @@ LIST_PARAMS = [
     {"page": "\u00b2"}, {"sort": "abc"}, {"sort": "999"}, {"sort": "-1"}, {"sort": "99999999999999999999"},
     {"sort": "0", "desc": "abc"}, {"sort": "0", "desc": "99999999999999999999"}, {"page_size": "0"},
     {"page_size": "-5"}, {"page_size": "99999999999999999999"}, {"page_size": "1000000"}, {"page_size": "abc"},
-    {"search": "%00"}, {"search": "\x00"}, {"search": "a\x00b"}, {"search": "\u00b2"}, {"search": "99999999999999999999"},
+    {"search": "%00"}, {"search": "\x00"}, {"search": "a\x00b"}, {"search": "\u00b2"},
+    {"search": "99999999999999999999"},
     {"search": LONG}, {"search": SQL}, {"search": "%"}, {"search": "_"}, {"search": "\\"}, {"search": " "},
     {"search": "\u202e\U0001F600"}, {"flt0_999": "x"}, {"flt0_abc": "x"}, {"flt99999999999999999999_0": "x"},
     {"flt0_-1": "x"}, {"flt0_0": "\x00"}, {"flt0_0": LONG},
@@ -491,8 +497,9 @@ def test_list_query_parameters_never_fail(app, client, admin, world, endpoint):
     filter_args = sorted(view_of(app, endpoint)._filter_args or {})
     cases = list(LIST_PARAMS)
     # Every filter at once, with each hostile value (an invalid value is ignored, never a 500).
-    for value in ["", "abc", "\x00", "99999999999999999999", "2147483648", "-2147483649", "1e309", "NaN", "-1", "2024-02-30 10:00:00",
-                  "2024-01-01 00:00:00 to 2023-01-01 00:00:00", "a to b", "1,abc,\x00", LONG, SCRIPT, SQL]:
+    for value in ["", "abc", "\x00", "99999999999999999999", "2147483648", "-2147483649", "1e309", "NaN", "-1",
+                  "2024-02-30 10:00:00", "2024-01-01 00:00:00 to 2023-01-01 00:00:00",
+                  "a to b", "1,abc,\x00", LONG, SCRIPT, SQL]:
         cases.append({f"flt{n}_{arg}": value for n, arg in enumerate(filter_args)})
     for params in cases:
         paths = [f"/admin/{endpoint}/"]
@@ -505,7 +512,7 @@ def test_list_query_parameters_never_fail(app, client, admin, world, endpoint):
                 assert response.status_code == 200, response.status_code
                 if path.endswith("csv/"):
                     response.get_data()  # the stream runs to the end
-            except Exception as error:  # noqa: BLE001 - report every failing URL at once
+            except Exception as error:  # report every failing URL at once
                 failures.append(f"{path} {str(params)[:80]}: {type(error).__name__} {str(error)[:200]}")
     assert not failures, "\n".join(failures)
 
@@ -538,7 +545,8 @@ def test_ajax_lookups_never_fail(client, admin, world):
     failures = []
     for endpoint, name in LOOKUPS:
         cases = [{"query": term} for term in LOOKUP_TERMS]
-        cases += [{"query": "a", "offset": n} for n in LOOKUP_NUMBERS] + [{"query": "a", "limit": n} for n in LOOKUP_NUMBERS]
+        cases += ([{"query": "a", "offset": n} for n in LOOKUP_NUMBERS]
+                  + [{"query": "a", "limit": n} for n in LOOKUP_NUMBERS])
         cases += [{"query": "a", "user_id": n} for n in [*LOOKUP_NUMBERS, "\x00"]]
         for params in cases:
             try:
@@ -547,7 +555,7 @@ def test_ajax_lookups_never_fail(client, admin, world):
                 assert response.status_code == 200 and response.mimetype == "application/json", response.status_code
                 assert all(str(world.deleted.get("customer")) != str(row[0]) or endpoint != "order"
                            for row in response.json)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 failures.append(f"{endpoint}/{name} {str(params)[:60]}: {type(error).__name__} {str(error)[:200]}")
     for endpoint, name in [("order", "nope"), ("order", "\x00"), ("order", ""), ("product", SCRIPT)]:
         response = client.get(f"/admin/{endpoint}/ajax/lookup/", query_string={"name": name, "query": "a"})
@@ -557,8 +565,10 @@ def test_ajax_lookups_never_fail(client, admin, world):
 
 
 def test_ajax_lookups_leave_deleted_records_out(client, admin, world):
-    for endpoint, name, term, deleted in [("order", "user", "gone", "customer"), ("orderitem", "product", "Gone", "product"),
-                                          ("product", "category", "Gone", "category"), ("comment", "post", "Gone", "post")]:
+    for endpoint, name, term, deleted in [("order", "user", "gone", "customer"),
+                                          ("orderitem", "product", "Gone", "product"),
+                                          ("product", "category", "Gone", "category"),
+                                          ("comment", "post", "Gone", "post")]:
         found = client.get(f"/admin/{endpoint}/ajax/lookup/", query_string={"name": name, "query": term}).json
         assert str(world.deleted[deleted]) not in [str(row[0]) for row in found]
 
@@ -590,7 +600,7 @@ def test_bulk_actions_delete_and_restore_refuse_hostile_ids(client, admin, world
                 response = poster.post(f"/admin/{endpoint}/action/", {"action": action, "rowid": ids})
                 assert_no_raw_error(response)
                 assert response.status_code in (302, 400, 403, 404), response.status_code
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 failures.append(f"action {action!r:.20} {str(ids)[:60]}: {type(error).__name__} {str(error)[:200]}")
     for url in (f"/admin/{endpoint}/delete/", f"/admin/{endpoint}/restore/"):
         for record_id in [*hostile_ids, *deleted]:
@@ -598,7 +608,7 @@ def test_bulk_actions_delete_and_restore_refuse_hostile_ids(client, admin, world
                 response = poster.post(url, {"id": record_id})
                 assert_no_raw_error(response)
                 assert response.status_code in (302, 403, 404), response.status_code
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 failures.append(f"{url} {record_id!r:.30}: {type(error).__name__} {str(error)[:200]}")
     for view in ("edit", "details"):
         for record_id in hostile_ids:
@@ -606,7 +616,7 @@ def test_bulk_actions_delete_and_restore_refuse_hostile_ids(client, admin, world
                 response = client.get(f"/admin/{endpoint}/{view}/", query_string={"id": record_id})
                 assert_no_raw_error(response)
                 assert response.status_code in (200, 302, 404), response.status_code  # 200: "١" is record 1
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 failures.append(f"{view} ?id={record_id!r:.30}: {type(error).__name__} {str(error)[:200]}")
     assert not failures, "\n".join(failures)
 
@@ -693,7 +703,8 @@ def test_stored_script_is_escaped_on_every_page(client, admin, world):
     for endpoint in ("product", "customer", "post", "category"):
         response = client.get(f"/admin/{endpoint}/export/csv/")
         assert response.status_code == 200 and response.mimetype == "text/csv"
-        cells = {cell for row in csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))) for cell in row}
+        cells = {cell for row in csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")))
+                 for cell in row}
         assert any(payload in cell for payload in XSS for cell in cells), endpoint
     # Ajax look-ups answer JSON, never HTML.
     response = client.get("/admin/orderitem/ajax/lookup/", query_string={"name": "product", "query": "onerror"})

@@ -103,7 +103,8 @@ def test_the_order_list_pages_through_a_partial_index_alone(client, staff_user, 
     index in list order, checking nothing per entry (the plan a deep page depends on)."""
     f.many_orders(3)
     if db.engine.dialect.name != "sqlite":
-        definition = db.session.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": index})
+        definition = db.session.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
+                                        {"name": index})
         assert f"WHERE (deleted_at {rows})" in definition.scalar_one()
         return
     plan = db.session.execute(text(

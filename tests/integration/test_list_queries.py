@@ -55,7 +55,8 @@ def statements() -> Iterator[list[str]]:
 
 def fill_shop(rows: int = ROWS) -> None:
     """``rows`` of everything, linked the way real data is (bulk, in one commit)."""
-    author = Employee(username="author", email="author@shop.example", role="staff", first_name="Ann", last_name="Author")
+    author = Employee(username="author", email="author@shop.example", role="staff", first_name="Ann",
+                      last_name="Author")
     db.session.add(author)
     for n in range(rows):
         db.session.add(Employee(username=f"clerk{n}", email=f"clerk{n}@shop.example", role="viewer"))

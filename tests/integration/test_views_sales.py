@@ -227,9 +227,11 @@ def test_a_fifty_item_order_is_one_line_per_item(client, staff, shop):
         assert f'data-json="[{item.product_id}, &#34;{item.product.name}&#34;]"' in line
         assert re.search(rf'aria-label="Quantity"[^>]*name="items-{n}-quantity"[^>]*value="{item.quantity}"', line)
         assert re.search(rf'aria-label="Price"[^>]*name="items-{n}-price"[^>]*value="1.00"', line)
-    heads = re.search(r'<div class="form-row d-none d-md-flex[^"]*" aria-hidden="true">(.*?)</div>\s*<div class="inline-field-list">',
+    heads = re.search(r'<div class="form-row d-none d-md-flex[^"]*" aria-hidden="true">(.*?)</div>'
+                      r'\s*<div class="inline-field-list">',
                       page, re.S).group(1)
-    heads = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in re.findall(r'<div class="col[^"]*">(.*?)</div>', heads, re.S)]
+    heads = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+             for cell in re.findall(r'<div class="col[^"]*">(.*?)</div>', heads, re.S)]
     # An item's price may be left empty (it takes the product's): no asterisk on that column.
     assert heads == ["Product *", "Quantity *", "Price Leave empty for the product's current price.", "Delete?"]
     assert page.count("Leave empty for the product") == 1  # in the heads, not on every line

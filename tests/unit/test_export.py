@@ -375,7 +375,7 @@ def test_rows_are_read_without_any_flask_app_context():
         try:
             outcome["context"] = has_app_context()
             outcome["data"] = b"".join(csv_stream(iter_rows(engine, statement, spec.columns), spec.columns))
-        except BaseException as error:  # noqa: BLE001 - reported to the test thread
+        except BaseException as error:  # reported to the test thread
             outcome["error"] = error
 
     worker = threading.Thread(target=download)

@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import bindparam, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -50,7 +50,10 @@ def test_upgrade_from_nothing_matches_models_and_downgrades(empty_database_url):
         assert differences == []
         # Expression indexes are invisible to autogenerate: check what they do instead.
         insert_user = text("INSERT INTO users (type, username, email, preferences, created_at, updated_at) "
-                           "VALUES ('customer', :name, :email, '{}', :now, :now)")
+                           "VALUES ('customer', :name, :email, '{}', :now, :now)"
+                           # The column's own type turns the datetime into what each database
+                           # stores (Python 3.12 deprecates sqlite3's implicit datetime adapter).
+                           ).bindparams(bindparam("now", type_=db.metadata.tables["users"].c.created_at.type))
         now = utcnow()
         with db.engine.begin() as connection:
             connection.execute(insert_user, {"name": "Ann", "email": "ann@example.com", "now": now})
@@ -69,10 +72,12 @@ def assert_substring_search_uses_trigram_indexes() -> None:
     """On PostgreSQL the lists' substring searches (``ILIKE '%...%'``) can be answered from
     trigram indexes instead of reading the whole table."""
     with db.engine.begin() as connection:
-        names = set(connection.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_trgm'")).scalars())
+        names = set(connection.execute(
+            text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_trgm'")).scalars())
         assert names == {"ix_users_username_trgm", "ix_users_email_trgm", "ix_users_first_name_trgm",
                          "ix_users_last_name_trgm", "ix_products_name_trgm", "ix_products_sku_trgm"}
         connection.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: make the choice visible
         plan = "\n".join(connection.execute(text(
-            "EXPLAIN SELECT id FROM users WHERE username ILIKE '%anna.vogel%' OR email ILIKE '%anna.vogel%'")).scalars())
+            "EXPLAIN SELECT id FROM users WHERE username ILIKE '%anna.vogel%' "
+            "OR email ILIKE '%anna.vogel%'")).scalars())
         assert "ix_users_username_trgm" in plan and "ix_users_email_trgm" in plan, plan
