@@ -39,7 +39,7 @@ def password_problem(password: str, *, username: str | None = None, email: str |
     if len(password) > maximum:
         return f"Use at most {maximum} characters."
     folded = password.strip().casefold()
-    if any(folded == (known or "").strip().casefold() for known in (username, email)):
+    if any(known and folded == known.strip().casefold() for known in (username, email)):
         return "The password cannot be the username or the email address."
     if current_hash and check_password_hash(current_hash, password):
         return "The new password must differ from the current one."
