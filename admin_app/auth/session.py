@@ -113,5 +113,7 @@ def register_session_loading(app: Flask) -> None:
 
     @app.before_request
     def load_signed_in_employee() -> None:
-        if not is_static_endpoint(request.endpoint):
+        # Not for static files, nor the health check (it must answer for itself when the
+        # database is down).
+        if not is_static_endpoint(request.endpoint) and request.blueprint != "health":
             current_user._get_current_object()

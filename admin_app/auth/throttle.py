@@ -59,6 +59,12 @@ def sign_in_failed(response: Response) -> bool:
     return response.status_code != 302
 
 
+def checks_no_password() -> bool:
+    """A "My account" post that saves preferences checks no password: a locked account may
+    still save them."""
+    return request.endpoint == "account.index" and not request.form.get("pw-submit_password")
+
+
 #: Decorates every view that checks a password (methods: POST).
 password_guesses = limiter.shared_limit(GUESSES_PER_ACCOUNT, scope="password-guesses", key_func=password_guess_key,
-                                        methods=["POST"], deduct_when=guess_failed)
+                                        methods=["POST"], deduct_when=guess_failed, exempt_when=checks_no_password)

@@ -221,8 +221,12 @@ def test_my_accounts_password_check_is_throttled_with_sign_in(app, client, staff
     assert right.status_code == 429 and "Too many wrong passwords" in right.text
     db.session.expire_all()
     assert db.session.get(Employee, staff_user.id).check_password(PASSWORD)
-    # The same counter as sign-in: the account's sign-in is locked too, others' is not.
+    # The same counter as sign-in: the account's sign-in is locked too.
     assert AuthActions(app.test_client()).login("staff1").status_code == 429
+    # Saving preferences checks no password: still possible.
+    saved = auth.post("/admin/account/", {"prefs-page_size": "50", "prefs-theme": "darkly",
+                                          "prefs-submit_preferences": "1"})
+    assert saved.status_code == 302
 
 
 def test_failed_sign_ins_count_against_my_accounts_password_check(app, client, staff_user):
