@@ -134,7 +134,8 @@ def _reset_sequences() -> None:
     if db.engine.dialect.name != "postgresql":
         return
     for table in db.metadata.sorted_tables:
-        if "id" in table.c and table.c.id.primary_key:
+        # Integer keys only: a table keyed by text (user_sessions) has no sequence.
+        if "id" in table.c and table.c.id.primary_key and table.c.id.type.python_type is int:
             db.session.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
