@@ -19,6 +19,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, config)
     register_logging(app)
+    register_request_handling(app)
     register_extensions(app)
     register_blueprints(app)
     register_admin(app)
@@ -53,6 +54,15 @@ def register_logging(app: Flask) -> None:
     register_request_ids(app)
 
 
+def register_request_handling(app: Flask) -> None:
+    """Before any extension reads a request: the client's address behind trusted proxies,
+    and the body size a view accepts (CSRFProtect reads the form in its own hook)."""
+    from admin_app.security import register_proxy_fix, register_request_limits
+
+    register_proxy_fix(app)
+    register_request_limits(app)
+
+
 def register_extensions(app: Flask) -> None:
     """Bind the unbound instances from :mod:`admin_app.extensions`."""
     from admin_app import models  # noqa: F401 - registers every table on the metadata
@@ -71,7 +81,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Plain Flask views outside the admin (login, health check)."""
-    from admin_app.auth import session  # noqa: F401 - registers the user loader
+    from admin_app.auth.session import register_session_loading  # also registers the user loader
     from admin_app.auth.views import bp as auth_bp
     from admin_app.auth.views import register_login_manager
     from admin_app.observability import health
@@ -79,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(health)
     register_login_manager()
+    register_session_loading(app)
 
 
 def register_admin(app: Flask) -> None:
@@ -127,6 +138,17 @@ def register_errorhandlers(app: Flask) -> None:
     for code in pages:
         app.register_error_handler(code, render_error)
     app.register_error_handler(429, too_many_attempts)
+
+    from flask import request
+
+    def too_large(error: Exception) -> tuple[str, int]:
+        limit = request.max_content_length or 0
+        return render_template(
+            "errors/error.html", code=413, title="Too large to send",
+            message=f"What was sent is larger than this page accepts (at most {limit / 1024 / 1024:g} MB). "
+                    "Nothing was saved: shorten the longest text and try again."), 413
+
+    app.register_error_handler(413, too_large)
 
     from sqlalchemy.exc import OperationalError
 

@@ -15,6 +15,7 @@ from admin_app.extensions import db
 from admin_app.models import ROLES, Employee
 from admin_app.services.audit import CLI, audit_actor
 from admin_app.services.demo_data import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
+from admin_app.services.search import limit_search
 from admin_app.services.users import UserError, create_employee, find_user_by_login
 
 DEMO_ADMIN = "admin"
@@ -222,6 +223,11 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
     to_stdout = output in (None, "-")
     if to_stdout and fmt == "xlsx" and sys.stdout.isatty():
         raise click.UsageError("XLSX is binary: redirect standard output or use --output FILE.")
+    if search:
+        limited = limit_search(search)
+        if limited.dropped:
+            click.echo(limited.message(), err=True)
+        search = limited.text
     bar_context: Any = None
     if sys.stderr.isatty():
         # A bar needs a total: one COUNT, only when someone is watching.

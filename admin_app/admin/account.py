@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, session, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from admin_app.admin.base import ShopBaseView
 from admin_app.auth.forms import ChangePasswordForm, PreferencesForm
+from admin_app.auth.session import start_session
+from admin_app.auth.throttle import password_guesses, record_failed_guess
 from admin_app.extensions import db
 
 
@@ -15,6 +17,7 @@ class AccountView(ShopBaseView):
     """Own password (current one required) and preferences kept in ``User.preferences``."""
 
     @expose("/", methods=["GET", "POST"])
+    @password_guesses  # wrong current passwords count as failed sign-ins of this account
     def index(self):
         password_form = ChangePasswordForm(prefix="pw")
         preferences_form = PreferencesForm(
@@ -24,14 +27,14 @@ class AccountView(ShopBaseView):
         if request.method == "POST" and password_form.submit_password.data:
             if password_form.validate_on_submit():
                 if current_user.check_password(password_form.current_password.data):
-                    current_user.set_password(password_form.new_password.data)
+                    employee = current_user._get_current_object()
+                    employee.set_password(password_form.new_password.data)
                     db.session.commit()
-                    # Other sessions end with the change; this one carries on.
-                    session.clear()
-                    login_user(current_user._get_current_object())
-                    session.permanent = True
+                    # Every session of the employee ended with the change; this browser gets a new one.
+                    start_session(employee)
                     flash("Your password has been changed.", "success")
                     return redirect(url_for(".index"))
+                record_failed_guess()
                 password_form.current_password.errors.append("This is not your current password.")
             return self.render("admin/account.html", password_form=password_form,
                                preferences_form=preferences_form), 400

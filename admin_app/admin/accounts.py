@@ -42,7 +42,11 @@ def _password_rules(form: Any, field: Any) -> None:
         if _editing_id() is None:
             raise ValidationError("Set an initial password.")
         return
-    if problem := password_problem(field.data):
+    editing = _editing_id()
+    employee = db.session.get(Employee, editing) if editing is not None else None
+    if problem := password_problem(field.data, username=form.username.data, email=form.email.data,
+                                   names=(form.first_name.data, form.last_name.data),
+                                   current_hash=employee.password_hash if employee is not None else None):
         raise ValidationError(problem)
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import MANYTOONE, ONETOMANY, joinedload
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict, MultiDict
 from wtforms import HiddenField, ValidationError
 from wtforms.form import BaseForm
 
@@ -39,7 +40,9 @@ from admin_app.admin.validators import parse_id, parse_ids, without_nul
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
 from admin_app.models import ROLES, utcnow
+from admin_app.security import is_same_site_path
 from admin_app.services.export import EXPORTS, ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
+from admin_app.services.search import limit_search
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +66,13 @@ URL_FOR_OPTIONS = frozenset({"_external", "_anchor", "_method", "_scheme"})
 URL_SAFE = "!$'()*,/:;?@"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-# Flask-Admin view methods that change data; every other exposed method only reads.
-WRITE_METHODS = frozenset({"create_view", "edit_view", "ajax_update", "restore_view"})
+# Flask-Admin view methods that change data; every other exposed method only reads. The
+# look-ups (``ajax_lookup``) serve the forms' pick lists, which only writers see: a viewer
+# has no business listing, say, every employee's name through them.
+WRITE_METHODS = frozenset({"create_view", "edit_view", "ajax_update", "restore_view", "ajax_lookup"})
+# Flask-Admin's return address: every view reads it through
+# ``flask_admin.helpers.get_redirect_target``, from ``request.values``.
+RETURN_URL_PARAMETER = "url"
 # Actions that only make sense for models with soft delete, and who may use them.
 SOFT_DELETE_ACTIONS = {"restore": WRITE_ROLES, "purge": ADMIN_ONLY}
 
@@ -83,8 +91,28 @@ def current_role() -> str | None:
     return None
 
 
+def drop_unsafe_return_url() -> None:
+    """Forget a ``url=`` return address that is not a path on this site, so every view
+    falls back to its list. Flask-Admin's own check (``is_safe_url``) follows
+    ``http:/evil.example`` and ``http:evil.example`` to another site; its views read the
+    address from ``request.values`` (details, edit, create, delete, actions, save), so
+    clearing it there once, before the view runs, covers them all. The links a page
+    builds from it (``return_url``) then point at the list too."""
+    target = request.values.get(RETURN_URL_PARAMETER)
+    if target is None or is_same_site_path(target):
+        return
+    log.info("ignored an off-site return address on %s", request.path)
+    args, form = MultiDict(request.args), MultiDict(request.form)
+    args.poplist(RETURN_URL_PARAMETER)
+    form.poplist(RETURN_URL_PARAMETER)
+    # Werkzeug caches these (cached_property); setting one replaces it for this request.
+    request.args = ImmutableMultiDict(args)
+    request.values = CombinedMultiDict([ImmutableMultiDict(args), ImmutableMultiDict(form)])
+
+
 class RoleAccessMixin:
-    """Roles per view: ``read_roles`` may look, ``write_roles`` may change."""
+    """Roles per view: ``read_roles`` may look, ``write_roles`` may change. Every view also
+    ignores an off-site return address (:func:`drop_unsafe_return_url`)."""
 
     read_roles: tuple[str, ...] = READ_ROLES
     write_roles: tuple[str, ...] = WRITE_ROLES
@@ -104,6 +132,7 @@ class RoleAccessMixin:
         refused = super()._handle_view(name, **kwargs)  # type: ignore[misc]
         if refused is not None:
             return refused
+        drop_unsafe_return_url()
         if name in WRITE_METHODS and not self.can_write():
             abort(403)
         if name == "delete_view" and not getattr(self, "can_delete", False):
@@ -298,6 +327,11 @@ class ShopModelView(RoleAccessMixin, ModelView):
                                 for idx, _name, _value in filters or ()
                                 if self._filters and idx < len(self._filters))
         search = without_nul(search)  # PostgreSQL cannot compare text holding NUL
+        if search:
+            limited = limit_search(search)
+            if limited.dropped and execute:  # said on the list page, not again by its export
+                flash(limited.message(), "warning")
+            search = limited.text
         g.searching = bool(search and self._search_supported)
         try:
             query, count_query, joins, count_joins = self.get_query(), self.get_count_query(), {}, {}
@@ -588,7 +622,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
         rows = iter_rows(db.engine, statement, spec.columns)
         filename = f"{self.endpoint}-{utcnow():%Y%m%d-%H%M}"
         if export_type == "csv":
-            return Response(csv_stream(rows, spec.columns), mimetype="text/csv; charset=utf-8",
+            return Response(csv_stream(rows, spec.columns), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
         workbook = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
         result = xlsx_write(rows, spec.columns, workbook, row_cap=XLSX_VIEW_ROW_CAP,

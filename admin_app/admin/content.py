@@ -12,12 +12,14 @@ from wtforms.validators import InputRequired, Length
 from admin_app.admin.base import ShopModelView
 from admin_app.admin.catalog import CATEGORY_LOOKUP
 from admin_app.admin.formatters import date_column, related, status_column, yes_no_column
-from admin_app.admin.validators import UniqueIgnoringCase, lookup, parse_ids
+from admin_app.admin.validators import UniqueIgnoringCase, lookup, offered_by_lookup, parse_ids
 from admin_app.extensions import db
 from admin_app.models import POST_STATUSES, Category, Comment, Employee, Post, Tag, utcnow
 
+# Only active employees write posts: a deactivated one is no longer offered.
 EMPLOYEE_LOOKUP = {"fields": (Employee.username, Employee.first_name, Employee.last_name),
-                   "placeholder": "Type an employee's name", "page_size": 10}
+                   "placeholder": "Type an employee's name", "page_size": 10,
+                   "offered": lambda: Employee.is_active.is_(True)}
 POST_LOOKUP = {"fields": (Post.title,), "placeholder": "Type a post title", "minimum_input_length": 1, "page_size": 10}
 
 
@@ -41,7 +43,7 @@ class PostView(ShopModelView):
     form_args = {
         "title": {"validators": [InputRequired(), Length(max=200)]},
         "content": {"validators": [InputRequired()]},
-        "author": {"validators": [InputRequired()]},
+        "author": {"validators": [InputRequired(), offered_by_lookup]},
         "tags": {"query_factory": lambda: db.session.scalars(select(Tag).order_by(Tag.name)).all()},
     }
 

@@ -14,6 +14,7 @@ from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import DateTimeField, RenderTemplateWidget
 from flask_admin.model.filters import convert as filters_for
 from flask_admin.model.form import converts
+from wtforms.validators import Length
 
 from admin_app.admin.validators import NUL, no_nul
 
@@ -102,12 +103,27 @@ class ShopFilterConverter(sqla_filters.FilterConverter):
         return [f(column, name, **kwargs) for f in self.utc_datetime_filters]
 
 
+#: The most a form takes in a text column without a length of its own (a product's
+#: description, a post's content): ~a long article, and well within the 1 MB request limit.
+TEXT_MAX_CHARS = 50_000
+
+
+def text_length_limit(maximum: int = TEXT_MAX_CHARS) -> Length:
+    """At most ``maximum`` characters, said on the field (and as the textarea's maxlength)."""
+    return Length(max=maximum, message=f"This text is too long: at most {maximum:,} characters, please "
+                                       "(it has %(length)d).")
+
+
 class ShopModelConverter(AdminModelConverter):
     @classmethod
     def _string_common(cls, column: Any = None, field_args: Any = None, **extra: Any) -> None:
-        """Every text field refuses NUL first (see :func:`~admin_app.admin.validators.no_nul`)."""
+        """Every text field refuses NUL first (see :func:`~admin_app.admin.validators.no_nul`);
+        Flask-Admin limits ``String(n)`` columns to ``n`` characters, and every text column
+        without a length (``Text``) is limited to ``TEXT_MAX_CHARS``."""
         super()._string_common(column=column, field_args=field_args, **extra)
         field_args["validators"] = [no_nul, *field_args["validators"]]
+        if column is not None and not isinstance(getattr(column.type, "length", None), int):
+            field_args["validators"].append(text_length_limit())
 
     @converts("UTCDateTime")
     def conv_utc_datetime(self, field_args: dict[str, Any], **extra: Any) -> UTCDateTimeField:

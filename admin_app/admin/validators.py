@@ -49,7 +49,21 @@ def parse_ids(values: Any) -> list[int]:
 class LookupLoader(QueryAjaxModelLoader):
     """An ajax lookup (``form_ajax_refs``) that refuses a malformed id itself: a forged
     ``user=abc`` is "Not a valid choice" in the form, where PostgreSQL would fail the
-    request comparing an integer key with text."""
+    request comparing an integer key with text.
+
+    ``offered`` (a callable giving a SQL condition, option of :func:`lookup`) narrows the
+    suggestions to what may be picked in that field (active employees as a post's author);
+    :func:`offered_by_lookup` refuses a posted choice outside it."""
+
+    def __init__(self, name: str, session: Any, model: Any, **options: Any) -> None:
+        self.offered = options.pop("offered", None)
+        super().__init__(name, session, model, **options)
+
+    def offers(self, record: Any) -> bool:
+        """Whether ``record`` is one of the suggestions this look-up may give."""
+        primary_key = self.model.__mapper__.primary_key[0]
+        query = self.get_query().filter(primary_key == getattr(record, primary_key.key)).exists()
+        return bool(db.session.query(query).scalar())
 
     def get_one(self, pk: Any) -> Any:
         record_id = parse_id(pk)
@@ -68,7 +82,19 @@ class LookupLoader(QueryAjaxModelLoader):
         query = super().get_query()
         if hasattr(self.model, "deleted_at"):
             query = query.filter(self.model.deleted_at.is_(None))
+        if self.offered is not None:
+            query = query.filter(self.offered())
         return query
+
+
+def offered_by_lookup(form: Any, field: Any) -> None:
+    """A newly picked record must be one the field's look-up offers (a forged post cannot
+    pick a deactivated employee); the record the form was loaded with may stay."""
+    loader = getattr(field, "loader", None)
+    if loader is None or field.data is None or field.data is field.object_data:
+        return
+    if not loader.offers(field.data):
+        raise ValidationError(f"{field.data} cannot be chosen here.")
 
 
 def drop_unsaved_rows_marked_deleted(rows: Any, saved: Any) -> None:

@@ -28,16 +28,24 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-def _long_enough(form: FlaskForm, field: PasswordField) -> None:
+def _acceptable_new_password(form: FlaskForm, field: PasswordField) -> None:
+    """The password rules, for the signed-in employee (see ``services.users``)."""
+    from flask_login import current_user
+
     from admin_app.services.users import password_problem
 
-    if field.data and (problem := password_problem(field.data)):
+    if not field.data:
+        return
+    if field.data == form.current_password.data:
+        raise ValidationError("The new password must differ from the current one.")
+    if problem := password_problem(field.data, username=current_user.username, email=current_user.email,
+                                   names=(current_user.first_name, current_user.last_name)):
         raise ValidationError(problem)
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password", validators=[DataRequired(), _long_enough, Length(max=256)])
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
+    new_password = PasswordField("New password", validators=[DataRequired(), _acceptable_new_password])
     confirm_password = PasswordField(
         "Repeat new password", validators=[DataRequired(), EqualTo("new_password", "The passwords do not match.")]
     )

@@ -3,45 +3,47 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+import secrets
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from admin_app.auth.forms import LoginForm
+from admin_app.auth.session import end_session, start_session
+from admin_app.auth.throttle import (
+    FAILED_SIGN_INS_PER_ADDRESS,
+    named_account,
+    password_guesses,
+    record_failed_guess,
+    sign_in_failed,
+)
 from admin_app.extensions import limiter
 from admin_app.models import Employee
-from admin_app.services.users import find_user_by_login
+from admin_app.security import is_same_site_path
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("admin_app.auth")
 
 FAILED_LOGIN_MESSAGE = "Invalid username or password."
 LOCKED_OUT_MESSAGE = "Too many failed sign-in attempts. Please wait 15 minutes and try again."
-# Checked against when the account does not exist, so both cases take as long.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt:1024:8:1")
+_dummy_hashes: dict[str, str] = {}
+
+
+def dummy_hash() -> str:
+    """A hash made with the configured method, checked when the name matches no account
+    with a password: a failed sign-in then costs one hash check of the same cost whatever
+    the account (unknown, deactivated, customer, employee), so timing tells nothing."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return _dummy_hashes[method]
 
 
 def safe_next_url(target: str | None) -> str:
     """``target`` when it is a path on this site; otherwise the back office's home."""
-    default = url_for("admin.index")
-    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
-
-
-def _login_username_key() -> str:
-    return "login-user:" + (request.form.get("username") or "").strip().lower()[:120]
-
-
-def _failed(response: Response) -> bool:
-    """Only failed attempts count towards a lockout; a successful sign-in redirects."""
-    return response.status_code != 302
+    return target if target and is_same_site_path(target) else url_for("admin.index")
 
 
 def record_auth_event(event: str, username: str) -> None:
@@ -50,26 +52,24 @@ def record_auth_event(event: str, username: str) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("5 per 15 minutes", key_func=_login_username_key, methods=["POST"], deduct_when=_failed,
-               scope="login-username")
-@limiter.limit("20 per 15 minutes", key_func=get_remote_address, methods=["POST"], deduct_when=_failed,
-               scope="login-ip")
+@password_guesses
+@limiter.limit(FAILED_SIGN_INS_PER_ADDRESS, key_func=get_remote_address, methods=["POST"],
+               deduct_when=sign_in_failed, scope="login-ip")
 def login() -> Response | str | tuple[str, int]:
     next_url = safe_next_url(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url)
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_user_by_login(form.username.data)
-        if isinstance(user, Employee) and user.is_active and user.check_password(form.password.data):
-            # A brand-new session: nothing from before sign-in survives (no fixation).
-            session.clear()
-            login_user(user)
-            session.permanent = True
+        user = named_account(form.username.data)
+        # Exactly one hash check on every path, of the configured cost.
+        stored = user.password_hash if user is not None and user.password_hash else dummy_hash()
+        password_matches = check_password_hash(stored, form.password.data)
+        if password_matches and isinstance(user, Employee) and user.is_active:
+            start_session(user)
             record_auth_event("login", user.username)
             return redirect(next_url)
-        if user is None or not user.password_hash:
-            check_password_hash(_DUMMY_HASH, form.password.data)
+        record_failed_guess()
         record_auth_event("login_failed", form.username.data)
         flash(FAILED_LOGIN_MESSAGE, "danger")
         return render_template("auth/login.html", form=form, next=next_url), 200
@@ -80,8 +80,7 @@ def login() -> Response | str | tuple[str, int]:
 def logout() -> Response:
     if current_user.is_authenticated:
         record_auth_event("logout", current_user.username)
-    logout_user()
-    session.clear()
+    end_session()
     flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -92,11 +91,17 @@ def home() -> Response:
 
 
 def too_many_attempts(error: Exception) -> tuple[str, int]:
-    """429 for a throttled sign-in: the form again, with a message saying why."""
+    """429 for a throttled sign-in: the form again, with a message saying why; for a
+    throttled password check on "My account", a page saying why."""
     if request.endpoint == "auth.login":
         record_auth_event("lockout", (request.form.get("username") or "").strip())
         flash(LOCKED_OUT_MESSAGE, "danger")
         return render_template("auth/login.html", form=LoginForm(), next=safe_next_url(request.values.get("next"))), 429
+    if request.endpoint == "account.index":
+        record_auth_event("lockout", current_user.username if current_user.is_authenticated else "")
+        return render_template("errors/error.html", code=429, title="Too many wrong passwords",
+                               message="The current password was typed wrongly too often. Please wait 15 minutes "
+                                       "and try again; your password has not been changed."), 429
     return render_template("errors/error.html", code=429, title="Too many requests",
                            message="Too many requests. Please slow down and try again shortly."), 429
 

@@ -1,6 +1,6 @@
 """Every model, importable from one place (``from admin_app.models import Order``)."""
 
-from admin_app.models.accounts import ROLES, Address, Customer, Employee, User
+from admin_app.models.accounts import ROLES, Address, Customer, Employee, User, UserSession
 from admin_app.models.audit import AUDIT_ACTIONS, AuditLog
 from admin_app.models.base import (
     JSONType,
@@ -37,6 +37,7 @@ __all__ = [
     "TimestampMixin",
     "UTCDateTime",
     "User",
+    "UserSession",
     "VersionedMixin",
     "post_tags",
     "utcnow",

@@ -1,7 +1,9 @@
-"""People: shop customers and back-office employees (one ``users`` table), and addresses."""
+"""People: shop customers and back-office employees (one ``users`` table), addresses, and
+the employees' signed-in sessions."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_app_context
@@ -15,8 +17,10 @@ from sqlalchemy import (
     String,
     and_,
     case,
+    delete,
     event,
     func,
+    inspect,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,9 +32,11 @@ from admin_app.models.base import (
     MutableJSONDict,
     SoftDeleteMixin,
     TimestampMixin,
+    UTCDateTime,
     VersionedMixin,
     deleted_index,
     live_index,
+    utcnow,
 )
 
 if TYPE_CHECKING:
@@ -146,26 +152,20 @@ class Employee(UserMixin, User):
     role: Mapped[str | None] = mapped_column(String(20), default="viewer")
     is_active: Mapped[bool | None] = mapped_column(Boolean, default=True)
     department: Mapped[str | None] = mapped_column(String(50))
-    # Bumped when the password changes or the account is deactivated: sessions carry it,
-    # so older sessions end at their next request.
-    session_token_version: Mapped[int | None] = mapped_column(Integer, default=1)
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
     __mapper_args__ = {"polymorphic_identity": "employee"}
 
+    #: The key of the browser session this object was signed in through (see
+    #: :mod:`admin_app.auth.session`); not a column.
+    session_key = None
+
     def get_id(self) -> str:
-        from admin_app.auth.session import session_id_for
-
-        return session_id_for(self)
-
-    def set_password(self, password: str) -> None:
-        super().set_password(password)
-        self.end_sessions()
-
-    def end_sessions(self) -> None:
-        """Sign this employee out everywhere, at each session's next request."""
-        self.session_token_version = (self.session_token_version or 1) + 1
+        """What Flask-Login keeps in the session cookie: the key of this browser's session
+        record, not the employee's id, so deleting the record ends the session. Without
+        one (signed in by a test's ``login_user``) it is a key no record has."""
+        return self.session_key or ""
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.is_active) and self.role in roles
@@ -193,7 +193,32 @@ class Address(TimestampMixin, VersionedMixin, db.Model):
         return f"<Address {self.id} {self.city!r}>"
 
 
-@event.listens_for(Employee.is_active, "set")
-def _end_sessions_on_deactivation(target: Employee, value: bool | None, oldvalue: Any, initiator: Any) -> None:
-    if oldvalue is True and not value:
-        target.end_sessions()
+class UserSession(db.Model):
+    """One signed-in browser of an employee: created at sign-in, deleted at sign-out, read
+    with the employee on every request (see :mod:`admin_app.auth.session`). The cookie
+    holds a random key; the table holds only its SHA-256, so reading the table gives no one
+    a session."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # Written at most once a minute; sessions idle past PERMANENT_SESSION_LIFETIME end.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False, index=True)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    def __repr__(self) -> str:
+        return f"<UserSession of user {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}>"
+
+
+@event.listens_for(Employee, "after_update")
+def _end_sessions_on_password_change_or_deactivation(mapper: Any, connection: Any, target: Employee) -> None:
+    """A new password or a deactivation signs the employee out everywhere, whatever path
+    made the change (a form, a bulk action, the CLI, plain ORM code), in the same
+    transaction. "My account" starts a new session for the browser that made the change."""
+    state = inspect(target)
+    deactivated = state.attrs.is_active.history.has_changes() and not target.is_active
+    if deactivated or state.attrs.password_hash.history.has_changes():
+        connection.execute(delete(UserSession.__table__).where(UserSession.user_id == target.id))

@@ -61,7 +61,7 @@ from sqlalchemy.orm.attributes import NEVER_SET, NO_VALUE
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from admin_app.extensions import db
-from admin_app.models.accounts import Employee, User
+from admin_app.models.accounts import Employee, User, UserSession
 from admin_app.models.audit import AuditLog
 
 __all__ = [
@@ -85,15 +85,16 @@ __all__ = [
 IGNORED_FIELDS = frozenset({"updated_at", "version_id", "items_subtotal"})
 # Not repeated in a "create" entry: the entry has its own timestamp.
 IGNORED_ON_CREATE = IGNORED_FIELDS | {"created_at"}
-# Attribute names whose values must never reach the log (password_hash,
-# session_token_version, API secrets...): only the fact of a change is recorded.
+# Attribute names whose values must never reach the log (password_hash, API secrets...):
+# only the fact of a change is recorded.
 SECRET_FIELD = re.compile(r"password|secret|token", re.IGNORECASE)
 # Many-to-many collections recorded as a field of the owning record, as sorted lists of
 # ``str(item)``. Only one side of each pair is listed, so one link change is one entry.
 AUDITED_COLLECTIONS: dict[str, tuple[str, ...]] = {"Post": ("tags",)}
-# Models that are never audited (the log itself). Association tables such as ``post_tags``
-# are not mapped classes and so never reach the listeners.
-EXCLUDED_MODELS: tuple[type, ...] = (AuditLog,)
+# Models that are never audited: the log itself, and sign-in sessions (sign-ins and
+# sign-outs have their own log lines). Association tables such as ``post_tags`` are not
+# mapped classes and so never reach the listeners.
+EXCLUDED_MODELS: tuple[type, ...] = (AuditLog, UserSession)
 
 LABEL_LENGTH = 200
 _UNKNOWN = (NO_VALUE, NEVER_SET)

@@ -134,7 +134,8 @@ def _reset_sequences() -> None:
     if db.engine.dialect.name != "postgresql":
         return
     for table in db.metadata.sorted_tables:
-        if "id" in table.c and table.c.id.primary_key:
+        # Integer keys only: a table keyed by text (user_sessions) has no sequence.
+        if "id" in table.c and table.c.id.primary_key and table.c.id.type.python_type is int:
             db.session.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
@@ -230,7 +231,7 @@ def seed_demo(sizes: DemoSizes | None = None, seed: int = 42, progress: Progress
         username = f"{first}.{last}".lower()
         employee_rows.append(dict(id=eid, type="employee", username=username, email=f"{username}@shop.example",
                                   password_hash=None, first_name=first, last_name=last, preferences={},
-                                  role=role, is_active=True, department="Content", session_token_version=1,
+                                  role=role, is_active=True, department="Content",
                                   created_at=today - timedelta(days=900), updated_at=today - timedelta(days=900)))
     counts["employees"] = _insert(User.__table__, iter(employee_rows), "employees", progress)
 

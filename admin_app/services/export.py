@@ -13,7 +13,8 @@ Pieces, each usable on its own:
   column paths are eager-loaded in the same batched queries: the number of SQL statements
   does not grow with the number of rows.
 - :func:`format_cell` is the one formatting rule shared by both formats, including the
-  formula-injection guard (text starting with ``= + - @ \\t \\r`` gets a leading ``'``).
+  formula-injection guard (text starting with ``= + - @ \\t \\r`` or ``'`` gets a leading
+  ``'``; in XLSX the cell's quote-prefix style instead).
 - :func:`csv_stream` yields UTF-8 (with BOM) CSV in ~64 KB chunks (plain rows straight from
   :func:`iter_rows` are formatted a batch at a time, see there); :func:`xlsx_write`
   writes a write-only openpyxl workbook with typed cells, capped at Excel's row limit.
@@ -85,6 +86,9 @@ KINDS: tuple[Kind, ...] = ("text", "money", "int", "datetime", "date", "bool")
 
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Text starting with any of these gets a leading ``'``: the formula characters, and ``'``
+#: itself, so an import can take exactly one ``'`` off every text that starts with one.
+QUOTED_PREFIXES = (*FORMULA_PREFIXES, "'")
 #: Excel's sheet limit is 1,048,576 rows including the header row.
 XLSX_MAX_ROWS = 1_048_576
 #: Excel refuses (then "repairs") cells holding more characters than this.
@@ -977,8 +981,9 @@ _STR_ONLY = frozenset((str,))
 
 
 def neutralise(text: str) -> str:
-    """Prefix ``'`` to text a spreadsheet would run as a formula (``=1+1``, ``@SUM(..)``)."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    """Prefix ``'`` to text a spreadsheet would run as a formula (``=1+1``, ``@SUM(..)``),
+    and to text that starts with ``'`` already (``'quoted`` → ``''quoted``)."""
+    return "'" + text if text.startswith(QUOTED_PREFIXES) else text
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -1031,8 +1036,8 @@ def format_cell(value: Any, kind: Kind = "text") -> str:
     return neutralise(str(value))
 
 
-_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)  # every prefix is one character
-assert all(len(prefix) == 1 for prefix in FORMULA_PREFIXES)
+_FORMULA_FIRST = frozenset(QUOTED_PREFIXES)  # every prefix is one character
+assert all(len(prefix) == 1 for prefix in QUOTED_PREFIXES)
 
 
 def _fast_text(value: Any) -> str:
@@ -1231,11 +1236,17 @@ def _xlsx_cell(sheet: Any, value: Any, kind: Kind) -> WriteOnlyCell:
         cell = WriteOnlyCell(sheet, value=typed)
         cell.number_format = _NUMBER_FORMATS[kind]
         return cell
-    cell = WriteOnlyCell(sheet, value=_xlsx_text(value, kind) if value is not None else None)
-    if value is not None:
-        # Belt and braces: the text is already neutralised, and an explicit string type
-        # means openpyxl can never store it as a formula.
+    text = _xlsx_text(value, kind) if value is not None else None
+    quoted = text is not None and text.startswith("'")
+    # A text cell is typed as text, so a ``'`` would show; instead the value stays as it is
+    # and carries the quote-prefix style, the flag a spreadsheet sets itself when someone
+    # types a leading ``'``. (Text starts with ``'`` exactly when neutralise added one.)
+    cell = WriteOnlyCell(sheet, value=text[1:] if quoted else text)
+    if text is not None:
+        # An explicit string type: openpyxl never stores it as a formula.
         cell.data_type = "s"
+    if quoted:
+        cell.quotePrefix = True
     return cell
 
 

@@ -1,11 +1,15 @@
-"""Creating back-office accounts, shared by ``manage.py create-user``, the demo and tests."""
+"""Back-office accounts: the password rules, finding an account by the name typed at
+sign-in, and creating employees (``manage.py create-user``, the demo and tests)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from flask import current_app
 from sqlalchemy import func, or_, select
+from werkzeug.security import check_password_hash
+from zxcvbn import zxcvbn
 
 from admin_app.extensions import db
 from admin_app.models import ROLES, Employee, User
@@ -17,19 +21,45 @@ class UserError(ValueError):
     """A request to create or change an account that cannot be carried out, and why."""
 
 
-def password_problem(password: str) -> str | None:
-    """The reason a password is refused, or ``None`` when it is acceptable."""
-    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+# zxcvbn refuses longer input; a password's first 72 characters are plenty to judge it.
+ZXCVBN_MAX_CHARS = 72
+
+
+def password_problem(password: str, *, username: str | None = None, email: str | None = None,
+                     names: Iterable[str | None] = (), current_hash: str | None = None) -> str | None:
+    """The reason a new password is refused, or ``None`` when it is acceptable (NIST SP
+    800-63B rev. 4): at least ``PASSWORD_MIN_LENGTH`` characters and at most
+    ``PASSWORD_MAX_LENGTH``, any characters, no composition rules; not the username or the
+    email; not the current password (``current_hash``); not common or guessable: zxcvbn's
+    score at least ``PASSWORD_MIN_SCORE``, with the account's own names as known words."""
+    config = current_app.config
+    minimum, maximum = config["PASSWORD_MIN_LENGTH"], config["PASSWORD_MAX_LENGTH"]
     if len(password) < minimum:
-        return f"Password must be at least {minimum} characters long."
-    if not password.strip():
-        return "Password cannot be only spaces."
+        return f"Use at least {minimum} characters: a phrase of several words is easiest to remember."
+    if len(password) > maximum:
+        return f"Use at most {maximum} characters."
+    folded = password.strip().casefold()
+    if any(known and folded == known.strip().casefold() for known in (username, email)):
+        return "The password cannot be the username or the email address."
+    if current_hash and check_password_hash(current_hash, password):
+        return "The new password must differ from the current one."
+    known_words = [word for word in (username, email, *(email or "").split("@"), *names, "shop", "admin") if word]
+    estimate = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=known_words)
+    if estimate["score"] < config["PASSWORD_MIN_SCORE"]:
+        warning = estimate["feedback"].get("warning") or "it follows a pattern that is quick to guess"
+        return (f"This password is too easy to guess ({warning.rstrip('.').lower()}). "
+                "Try a few unrelated words, or a longer phrase.")
     return None
+
+
+def normalise_login(typed: str | None) -> str:
+    """A typed username or email as accounts are matched: trimmed, lower-cased."""
+    return (typed or "").strip().lower()
 
 
 def find_user_by_login(login: str) -> User | None:
     """The user whose username or email matches ``login``, ignoring case."""
-    login = login.strip().lower()
+    login = normalise_login(login)
     if not login:
         return None
     return db.session.scalars(
@@ -55,7 +85,7 @@ def create_employee(
         raise UserError("Username is required.")
     if not EMAIL_PATTERN.match(email):
         raise UserError(f"{email!r} is not a valid email address.")
-    if problem := password_problem(password):
+    if problem := password_problem(password, username=username, email=email, names=(first_name, last_name)):
         raise UserError(problem)
     taken = db.session.scalars(
         select(User).where(

@@ -36,7 +36,7 @@ def test_admin_creates_an_employee_who_can_then_sign_in(app, client, admin_user)
 
 def test_creating_needs_a_strong_initial_password(client, admin_user):
     auth = login_as(client, admin_user)
-    for password, message in (("", "Set an initial password."), ("short", "at least 10 characters")):
+    for password, message in (("", "Set an initial password."), ("short", "at least 15 characters")):
         response = auth.post("/admin/employee/new/", employee_form(new_password=password))
         assert response.status_code == 200 and message in response.text
     assert get_employee("newbie") is None

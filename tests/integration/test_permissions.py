@@ -92,7 +92,8 @@ def calls_for(view: ModelView, record_id: int) -> list[Call]:
     for export_type in view.export_types:
         calls.append(Call("GET", f"{base}/export/{export_type}/", read))
     for field in (view.form_ajax_refs or {}):
-        calls.append(Call("GET", f"{base}/ajax/lookup/?name={field}&query=a", read))
+        # Look-ups fill the forms' pick lists: only those who may use the forms may ask.
+        calls.append(Call("GET", f"{base}/ajax/lookup/?name={field}&query=a", write))
     for name, _label in view._actions:
         needs = ACTION_ROLES.get(name) or (delete if name == "delete" else write)
         calls.append(Call("POST", f"{base}/action/", tuple(r for r in needs if r in write or name == "delete"),

@@ -44,7 +44,8 @@ def test_create_user_prompts_twice_for_the_password(runner):
     ("args", "password", "message"),
     [
         (["--role", "owner"], GOOD_PASSWORD, "Invalid value for '--role'"),
-        ([], "short", "at least 10 characters"),
+        ([], "short", "at least 15 characters"),
+            ([], "aaaaaaaaaaaaaaaaaaaa", "too easy to guess"),
     ],
 )
 def test_create_user_refuses_bad_input(runner, args, password, message):

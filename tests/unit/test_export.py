@@ -35,9 +35,12 @@ from admin_app.services.export import (
 from tests import factories as f
 from tests.conftest import make_app
 
-DANGEROUS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTabbed", "\rReturn"]
-# XML turns a stored CR into LF when the workbook is read back: compare XLSX text that way.
-XLSX_SAFE = ["'" + text.replace("\r", "\n") for text in DANGEROUS]
+# Text a spreadsheet would run as a formula, and text already starting with the quote that
+# neutralises it (it gets one more, so an import can take exactly one off).
+DANGEROUS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTabbed", "\rReturn", "'quoted"]
+# XLSX keeps the text as it is, with the cell's quote-prefix style instead of a visible
+# quote. XML turns a stored CR into LF when the workbook is read back: compare that way.
+XLSX_SAFE = [text.replace("\r", "\n") for text in DANGEROUS]
 WHEN = datetime(2026, 11, 25, 14, 53, 56, tzinfo=UTC)
 
 
@@ -215,8 +218,10 @@ def test_xlsx_has_typed_cells_and_never_a_formula():
     assert values["Order date (UTC)"] == datetime(2026, 11, 25, 14, 53, 56)  # a real date, in UTC
     assert isinstance(values["Order date (UTC)"], datetime)
     assert (values["Subtotal"], values["Shipping fee"], values["Total"]) == (24.5, 4.5, 29.0)
-    assert values["Customer"] == "'=HYPERLINK(\"http://evil\")"
+    assert values["Customer"] == "=HYPERLINK(\"http://evil\")"
+    assert rows[1][header.index("Customer")].quotePrefix
     assert values["Customer name"] == "Zoë Ärger"
+    assert not rows[1][header.index("Customer name")].quotePrefix
 
 
 def test_xlsx_neutralises_like_csv_and_keeps_negative_numbers():
@@ -224,10 +229,13 @@ def test_xlsx_neutralises_like_csv_and_keeps_negative_numbers():
                ExportColumn("Paid", "p", "bool")]
     buffer = io.BytesIO()
     xlsx_write(iter([(Decimal("-12.50"), text, date(2026, 1, 2), True) for text in DANGEROUS]), columns, buffer)
-    rows = list(load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(values_only=True))
+    cells = list(load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows())
+    rows = [tuple(cell.value for cell in row) for row in cells]
     assert rows[0] == ("Amount", "Note", "Day", "Paid")
     assert [row[0] for row in rows[1:]] == [-12.5] * len(DANGEROUS)
     assert [row[1] for row in rows[1:]] == XLSX_SAFE
+    assert all(row[1].quotePrefix and row[1].data_type == "s" for row in cells[1:])
+    assert not any(row[0].quotePrefix for row in cells[1:])
     assert rows[1][2] == datetime(2026, 1, 2)  # openpyxl reads dates back as datetimes
     assert rows[1][3] == "yes"
 

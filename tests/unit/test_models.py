@@ -345,11 +345,14 @@ def test_preferences_load_only_when_read_and_with_the_signed_in_employee():
     from sqlalchemy import inspect as sa_inspect
     from sqlalchemy.orm import joinedload
 
-    from admin_app.auth.session import load_employee, session_id_for
+    from admin_app.auth.session import load_employee, record_id
+    from admin_app.models import UserSession
 
     shopper = f.customer(preferences={"newsletter": True})
-    staff = f.employee(role="staff", preferences={"page_size": 50})
-    order_id, session_id = f.order(shopper).id, session_id_for(staff)
+    staff = f.employee(role="staff", preferences={"page_size": 50}, is_active=True)
+    db.session.add(UserSession(id=record_id("a-session-key"), user_id=staff.id))
+    db.session.commit()
+    order_id, session_id = f.order(shopper).id, "a-session-key"
     db.session.expunge_all()
     # An order list loads the customer of every order: not their preferences.
     listed = db.session.scalars(select(Order).where(Order.id == order_id).options(joinedload(Order.user))).one()
