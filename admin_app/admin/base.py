@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
@@ -204,6 +205,12 @@ def _related_match(path: tuple[Any, ...], columns: list[Any], pattern: str) -> A
     return match
 
 
+def record_kind(record_or_model: Any) -> str:
+    """``Order item`` for an ``OrderItem`` (or its class)."""
+    name = (record_or_model if isinstance(record_or_model, type) else type(record_or_model)).__name__
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).capitalize()
+
+
 @dataclass
 class BulkReport:
     """What a bulk action did: the rows it changed, and those it refused with the reason."""
@@ -303,8 +310,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
                 flash(f"{len(trashed)} record(s) left unchanged, in the trash: "
                       + "; ".join(self.row_label(row) + ("" if whole is row else f" with {whole}")
                                   for row, whole in trashed) + ". Restore them first.", "warning")
-                refused = {self.get_pk_value(row) for row, _whole in trashed}
-                ids = [str(i) for i in self.ids_from(ids) if i not in refused]
+                refused = {str(self.get_pk_value(row)) for row, _whole in trashed}
+                ids = [str(i) for i in self.ids_from(ids) if str(i) not in refused]
             return handler(ids) if self.ids_from(ids) else None
 
         return run
@@ -607,10 +614,10 @@ class ShopModelView(RoleAccessMixin, ModelView):
         records = trash.load_with_trash(self.model, self.ids_from(request.values.getlist("id")))
         if request.method == "GET":
             plan = trash.purge_plan(records)
-            return self.render("admin/purge_confirm.html", plan=plan, record_url=self.record_url,
+            return self.render("admin/purge_confirm.html", plan=plan, record_url=self.record_url, kind=record_kind,
                                model_name=self.name or self.model.__name__)
-        report = trash.purge(records)
         try:
+            report = trash.purge(records)
             db.session.commit()
         except (IntegrityError, StaleDataError) as exc:
             db.session.rollback()

@@ -111,7 +111,8 @@ def anonymise_customers(ids: list[int]) -> tuple[list[Customer], list[tuple[int,
     erased: list[Customer] = []
     refused: list[tuple[int, str]] = []
     for customer_id in ids:
-        customer = db.session.get(Customer, customer_id)
+        # A query, not session.get(): the identity map could hand back one now in the trash.
+        customer = db.session.scalars(select(Customer).where(Customer.id == customer_id)).first()
         if customer is None:
             refused.append((customer_id, "no such customer, or in the trash: restore it first"))
         elif is_erased(customer):
