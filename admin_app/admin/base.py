@@ -289,7 +289,10 @@ class ShopModelView(RoleAccessMixin, ModelView):
         """The selected rows that are in the trash, or parts of a record in it, each with
         that record: actions other than Restore and Purge name and refuse them."""
         primary_key = self.primary_key_attribute()
-        rows = db.session.scalars(select(self.model).where(primary_key.in_(self.ids_from(ids)))
+        # A part's whole in the same statement (an order item's order), not one query per row.
+        wholes = [joinedload(getattr(self.model, parts.back_populates)) for parts in parts_in_the_trash()
+                  if parts.mapper.class_ is self.model]
+        rows = db.session.scalars(select(self.model).where(primary_key.in_(self.ids_from(ids))).options(*wholes)
                                   .order_by(primary_key).execution_options(include_deleted=True))
         return [(row, whole) for row in rows if (whole := trashed_whole(row)) is not None]
 

@@ -86,11 +86,16 @@ def parts_in_the_trash() -> tuple[RelationshipProperty[Any], ...]:
 
 
 def _whole_is_live(relationship: RelationshipProperty[Any]) -> ColumnElement[bool]:
-    """``EXISTS (SELECT 1 FROM <whole> WHERE <whole>.id = <part>.<fk> AND <whole>.deleted_at IS NULL)``,
-    on the whole's *table*, so the whole's own criteria are not added inside it again."""
+    """``NOT EXISTS (SELECT * FROM <whole> WHERE <whole>.id = <part>.<fk> AND <whole>.deleted_at IS NOT NULL)``
+    on the whole's *table*, so the whole's own criteria are not added inside it again.
+
+    Not in the trash rather than "in a live whole": PostgreSQL answers it with an anti-join
+    against the small partial index of the deleted rows (``deleted_index``), and on SQLite a
+    capped count of a million order items costs less than with ``EXISTS`` (figures in
+    ``bench/README.md``); a part without a whole stays visible."""
     whole = relationship.parent.local_table
     joined = [local == remote for local, remote in relationship.local_remote_pairs]
-    return exists().where(*joined, whole.c.deleted_at.is_(None))
+    return ~exists().where(*joined, whole.c.deleted_at.is_not(None))
 
 
 @cache

@@ -123,18 +123,24 @@ def low_stock_products(limit: int = 10) -> list[Product]:
 def top_products(now: datetime | None = None, limit: int = 5) -> list[tuple[Product, int, Decimal]]:
     """Best sellers of the last 30 days by revenue: product, units, revenue."""
     since = (now or utcnow()) - PERIOD
-    revenue = func.sum(OrderItem.price * OrderItem.quantity)
+    # The items *table*: ``recent`` holds the month's live orders only (the trash rule applies
+    # to Order), so their items are live; the rule's own per-item check on the OrderItem
+    # entity would look each of the month's items' order up again (+100 ms on SQLite at
+    # bench scale).
+    items = OrderItem.__table__
     # The month's orders first (date index), then their items (order_id index). Written as a
     # join, SQLite's planner may start from the items instead and read all million of them.
     recent = select(Order.id).where(Order.order_date >= since, Order.status != "cancelled")
-    ranked = (
-        select(OrderItem.product_id, func.sum(OrderItem.quantity).label("units"), revenue.label("revenue"))
-        .where(OrderItem.order_id.in_(recent))
-        .group_by(OrderItem.product_id).order_by(revenue.desc()).limit(limit).subquery()
+    sold = (
+        select(items.c.product_id, func.sum(items.c.quantity).label("units"),
+               func.sum(items.c.price * items.c.quantity).label("revenue"))
+        .where(items.c.order_id.in_(recent)).group_by(items.c.product_id).subquery()
     )
+    # Ranked after the join with Product, which leaves deleted products out: the top five
+    # live ones (a product filter per item cost SQLite a fifth more).
     rows = db.session.execute(
-        select(Product, ranked.c.units, ranked.c.revenue).join(ranked, ranked.c.product_id == Product.id)
-        .order_by(ranked.c.revenue.desc())
+        select(Product, sold.c.units, sold.c.revenue).join(sold, sold.c.product_id == Product.id)
+        .order_by(sold.c.revenue.desc(), Product.id).limit(limit)
     ).all()
     return [(product, int(units), _money(revenue)) for product, units, revenue in rows]
 

@@ -472,3 +472,16 @@ def test_a_category_tree_in_the_trash_is_purged_children_first(client, admin):
                                                        "id": [str(i) for i in ids]}, follow_redirects=True)
     assert "2 record(s) permanently removed" in done.text
     assert stored(Category, ids[0]) is None and stored(Category, ids[1]) is None
+
+
+@pytest.mark.parametrize("endpoint", ["product", "post"], ids=["plain rows", "ORM rows"])
+def test_the_deleted_filters_export_is_the_trash(app, client, staff, endpoint):
+    """The Deleted filter's export shows what its list shows, on both export paths."""
+    live, trashed = MAKERS[endpoint](), MAKERS[endpoint]()
+    trashed.soft_delete()
+    db.session.commit()
+    only = csv_rows(client.get(f"/admin/{endpoint}/export/csv/?{deleted_filter(app, endpoint, 'only')}"))
+    assert [int(row["ID"]) for row in only] == [trashed.id]
+    everything = csv_rows(client.get(f"/admin/{endpoint}/export/csv/?{deleted_filter(app, endpoint, 'all')}"))
+    assert sorted(int(row["ID"]) for row in everything) == sorted([live.id, trashed.id])
+    assert [int(row["ID"]) for row in csv_rows(client.get(f"/admin/{endpoint}/export/csv/"))] == [live.id]

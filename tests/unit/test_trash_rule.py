@@ -93,7 +93,8 @@ def test_an_orders_items_are_in_the_trash_with_it_and_come_back_with_it(shop):
     assert db.session.scalar(select(func.count(OrderItem.id))) == 2
     lamp = db.session.get(Product, shop["lamp"])
     assert [i.order_id for i in lamp.order_items] == [shop["live"]]  # a collection
-    assert [p.name for p, _units, _revenue in top_products()] == ["Lamp"]
+    # The dashboard: a deleted order's items do not count, a deleted product is not ranked.
+    assert [(p.name, units) for p, units, _revenue in top_products()] == [("Lamp", 1)]
     order = db.session.get(Order, shop["trashed"], execution_options=WITH_TRASH)
     order.restore()
     db.session.commit()
@@ -153,7 +154,8 @@ def test_the_rule_writes_the_partial_indexes_predicate(shop):
     assert "WHERE orders.deleted_at IS NULL ORDER BY" in seen[0]
     with statements() as seen:
         db.session.scalars(select(OrderItem.id).limit(20)).all()
-    whole_is_live = "EXISTS (SELECT * FROM orders WHERE orders.id = order_items.order_id AND orders.deleted_at IS NULL)"
+    whole_is_live = ("NOT (EXISTS (SELECT * FROM orders WHERE orders.id = order_items.order_id "
+                     "AND orders.deleted_at IS NOT NULL))")
     assert whole_is_live in seen[0]
 
 
@@ -231,3 +233,11 @@ def test_putting_in_the_trash_with_a_last_change_is_allowed(shop):
     stored = db.session.get(Comment, comment.id, execution_options=WITH_TRASH)
     assert stored.is_approved and stored.is_deleted
     assert db.session.get(Post, post.id).comments == []
+
+
+def test_the_dashboards_best_sellers_are_ranked_among_live_products():
+    best, second = f.product(name="Best, deleted"), f.product(name="Second")
+    f.order(items=[(best, 10, Decimal("9.00")), (second, 1, Decimal("1.00"))])
+    best.soft_delete()
+    db.session.commit()
+    assert [(p.name, units) for p, units, _revenue in top_products(limit=1)] == [("Second", 1)]
