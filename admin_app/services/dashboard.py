@@ -125,7 +125,7 @@ def top_products(now: datetime | None = None, limit: int = 5) -> list[tuple[Prod
     since = (now or utcnow()) - PERIOD
     # The items *table*: ``recent`` holds the month's live orders only (the trash rule applies
     # to Order), so their items are live; the rule's own per-item check on the OrderItem
-    # entity would look each of the month's items' order up again (+100 ms on SQLite at
+    # entity would look each of the month's items' order up again (40-100 ms more on SQLite at
     # bench scale).
     items = OrderItem.__table__
     # The month's orders first (date index), then their items (order_id index). Written as a
