@@ -260,3 +260,59 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
 
 
 cli_commands.append(export_command)
+
+
+# --- the trash and erasure ------------------------------------------------------------------
+# Appended as its own section (imports included) so it merges cleanly with other commands.
+
+from admin_app.services import erasure as _erasure  # noqa: E402
+from admin_app.services import trash as _trash  # noqa: E402
+
+
+@click.command("purge")
+@click.argument("entity", type=click.Choice(sorted(_trash.trash_models())), metavar="ENTITY")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@with_appcontext
+@audit_actor(CLI)
+def purge_command(entity: str, ids: tuple[int, ...], yes: bool) -> None:
+    """Remove records of ENTITY in the trash for good, with their parts, in one transaction.
+
+    Prints what would be removed and what blocks it first (any other record that refers to
+    one, live or deleted, blocks it); records not in the trash are never touched.
+    """
+    records = _trash.load_with_trash(_trash.trash_models()[entity], ids)
+    plan = _trash.purge_plan(records)
+    for line in _trash.describe_plan(plan):
+        click.echo(line)
+    if not plan.ready:
+        raise click.ClickException("nothing to purge")
+    if not yes:
+        click.confirm(f"Remove {len(plan.ready)} record(s) and their parts for good?", abort=True)
+    report = _trash.purge(records)
+    db.session.commit()
+    click.echo(f"Purged {len(report.purged)} {entity} record(s): "
+               + ", ".join(f"#{item.record.id}" for item in report.purged) + ".")
+
+
+@click.command("anonymise-customer")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@with_appcontext
+@audit_actor(CLI)
+def anonymise_customer_command(ids: tuple[int, ...], yes: bool) -> None:
+    """Erase the personal data of the customers with these ids (a GDPR erasure request):
+    their orders stay; names, email, username and addresses become placeholders, in the
+    change history too. This cannot be undone."""
+    if not yes:
+        click.confirm(f"Erase the personal data of {len(ids)} customer(s) for good?", abort=True)
+    erased, refused = _erasure.anonymise_customers(list(ids))
+    db.session.commit()
+    for customer_id, why in refused:
+        click.echo(f"Customer #{customer_id} left unchanged: {why}.", err=True)
+    click.echo(f"Anonymised {len(erased)} customer(s): " + ", ".join(f"#{c.id}" for c in erased) + ".")
+    if refused:
+        raise SystemExit(1)
+
+
+cli_commands.extend([purge_command, anonymise_customer_command])

@@ -12,14 +12,16 @@ from __future__ import annotations
 import contextvars
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from admin_app import create_app
 from admin_app.config import TestingConfig
@@ -252,3 +254,26 @@ def require_service(name: str, check: Any) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} is required in CI: {error}")
         pytest.skip(f"{name} is not running here ({error.__class__.__name__})")
+
+
+@contextmanager
+def meanwhile(change: Callable[[Session], Any]) -> Iterator[None]:
+    """Two sessions racing, deterministically: ``change`` runs in a session of its own and
+    commits just before the app's session first flushes inside the block (after it has
+    read what it is about to write, before it writes)."""
+    ran: list[bool] = []
+
+    def before_flush(session: Any, flush_context: Any, instances: Any) -> None:
+        if not ran:
+            ran.append(True)
+            with Session(_db.engine) as other:
+                change(other)
+                other.commit()
+
+    # On the scoped session: its sessions only (the app's), not the plain one above.
+    event.listen(_db.session, "before_flush", before_flush)
+    try:
+        yield
+    finally:
+        event.remove(_db.session, "before_flush", before_flush)
+    assert ran, "the app's session never flushed: nothing raced"

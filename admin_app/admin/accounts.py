@@ -22,6 +22,7 @@ from admin_app.admin.validators import (
 )
 from admin_app.extensions import db
 from admin_app.models import ROLES, Address, Customer, Employee, Order, User
+from admin_app.services.erasure import anonymise_customer, is_erased
 from admin_app.services.users import password_problem
 
 CUSTOMER_LOOKUP = {
@@ -206,6 +207,22 @@ class CustomerView(UserFieldsMixin, ShopModelView):
     def on_model_change(self, form: Any, model: Customer, is_created: bool) -> None:
         for address in model.addresses:
             address.state = address.state or ""
+
+    action_roles = {"anonymise": ADMIN_ONLY}
+
+    @action("anonymise", "Anonymise customer",
+            "Erase the selected customers' names, email, username and addresses for good, in the history too? "
+            "Their orders stay. This cannot be undone.")
+    def action_anonymise(self, ids: list[str]) -> None:
+        """A GDPR erasure request, for customers who cannot be purged (see services.erasure)."""
+
+        def erase(customer: Customer) -> str | None:
+            if is_erased(customer):
+                return "already anonymised"
+            anonymise_customer(customer)
+            return None
+
+        self.flash_report(self.bulk_apply(ids, erase), "anonymised", "customer")
 
 
 class AddressView(ShopModelView):

@@ -10,9 +10,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,17 +34,20 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import MANYTOONE, ONETOMANY, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict, MultiDict
+from werkzeug.routing import BuildError
 from wtforms import HiddenField, ValidationError
 from wtforms.form import BaseForm
 
 from admin_app.admin.errors import describe_integrity_error
 from admin_app.admin.fields import ShopFilterConverter, ShopModelConverter
-from admin_app.admin.soft_delete import DeletedFilter, has_soft_delete
+from admin_app.admin.soft_delete import DeletedFilter, has_soft_delete, shows_deleted
 from admin_app.admin.validators import parse_id, parse_ids, without_nul
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
-from admin_app.models import ROLES, utcnow
+from admin_app.models import ROLES, RecordInTrash, utcnow
+from admin_app.models.soft_delete import in_the_trash, parts_in_the_trash, trashed_whole
 from admin_app.security import is_same_site_path
+from admin_app.services import trash
 from admin_app.services.export import EXPORTS, ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
 from admin_app.services.search import limit_search
 
@@ -69,11 +76,12 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 # Flask-Admin view methods that change data; every other exposed method only reads. The
 # look-ups (``ajax_lookup``) serve the forms' pick lists, which only writers see: a viewer
 # has no business listing, say, every employee's name through them.
-WRITE_METHODS = frozenset({"create_view", "edit_view", "ajax_update", "restore_view", "ajax_lookup"})
+WRITE_METHODS = frozenset({"create_view", "edit_view", "ajax_update", "restore_view", "purge_view", "ajax_lookup"})
 # Flask-Admin's return address: every view reads it through
 # ``flask_admin.helpers.get_redirect_target``, from ``request.values``.
 RETURN_URL_PARAMETER = "url"
-# Actions that only make sense for models with soft delete, and who may use them.
+# Actions that only make sense for models with soft delete, and who may use them. They are
+# the only actions that take rows in the trash, and are offered only where the list shows them.
 SOFT_DELETE_ACTIONS = {"restore": WRITE_ROLES, "purge": ADMIN_ONLY}
 
 
@@ -116,6 +124,8 @@ class RoleAccessMixin:
 
     read_roles: tuple[str, ...] = READ_ROLES
     write_roles: tuple[str, ...] = WRITE_ROLES
+    #: Actions for fewer roles than ``write_roles`` (e.g. ``{"anonymise": ADMIN_ONLY}``).
+    action_roles: dict[str, tuple[str, ...]] = {}
 
     def is_accessible(self) -> bool:
         return current_role() in self.read_roles
@@ -146,6 +156,8 @@ class RoleAccessMixin:
             return self.can_delete
         if name in SOFT_DELETE_ACTIONS:
             return current_role() in SOFT_DELETE_ACTIONS[name] and super().is_action_allowed(name)  # type: ignore[misc]
+        if name in self.action_roles:
+            return current_role() in self.action_roles[name] and super().is_action_allowed(name)  # type: ignore[misc]
         return self.can_write() and super().is_action_allowed(name)  # type: ignore[misc]
 
 
@@ -157,7 +169,7 @@ def refuse_new_references_to_deleted(record: Any) -> None:
         history = state.attrs[relationship.key].history
         if relationship.direction is MANYTOONE:
             for target in history.added:
-                if target is not None and getattr(target, "deleted_at", None) is not None:
+                if target is not None and getattr(target, "is_deleted", False):
                     raise ValidationError(f"{target} is deleted and cannot be chosen as {relationship.key}.")
         elif relationship.direction is ONETOMANY and relationship.cascade.save_update:
             for child in state.dict.get(relationship.key) or ():  # only collections already loaded
@@ -222,6 +234,20 @@ def _related_match(path: tuple[Any, ...], columns: list[Any], pattern: str) -> A
     return match
 
 
+def record_kind(record_or_model: Any) -> str:
+    """``Order item`` for an ``OrderItem`` (or its class)."""
+    name = (record_or_model if isinstance(record_or_model, type) else type(record_or_model)).__name__
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).capitalize()
+
+
+@dataclass
+class BulkReport:
+    """What a bulk action did: the rows it changed, and those it refused with the reason."""
+
+    done: list[Any] = dataclass_field(default_factory=list)
+    refused: list[tuple[Any, str]] = dataclass_field(default_factory=list)
+
+
 class ShopBaseView(RoleAccessMixin, BaseView):
     """A non-model page of the back office (dashboard, my account)."""
 
@@ -272,13 +298,100 @@ class ShopModelView(RoleAccessMixin, ModelView):
         an integer column with the strings the form sends: Flask-Admin issue 2951)."""
         return parse_ids(ids)
 
+    # -- bulk actions: one transaction each, rows in the trash refused ------------------
+    # (Shared by every action of every view: a view's action only says what to do to one
+    # row, through bulk_apply, and reports with flash_report.)
+
+    def primary_key_attribute(self) -> Any:
+        # The mapped attribute, not the table column: it keeps single-table inheritance's
+        # type criterion (customers and employees share ``users``).
+        return getattr(self.model, self.model.__mapper__.primary_key[0].key)
+
+    def selected_rows(self, ids: list[str]) -> list[Any]:
+        """The selected rows a bulk action may change (the trash rule leaves the others
+        out), by id."""
+        primary_key = self.primary_key_attribute()
+        return list(db.session.scalars(select(self.model).where(primary_key.in_(self.ids_from(ids)))
+                                       .order_by(primary_key)))
+
+    def selected_rows_in_the_trash(self, ids: list[str]) -> list[tuple[Any, Any]]:
+        """The selected rows that are in the trash, or parts of a record in it, each with
+        that record: actions other than Restore and Purge name and refuse them."""
+        primary_key = self.primary_key_attribute()
+        # A part's whole in the same statement (an order item's order), not one query per row.
+        wholes = [joinedload(getattr(self.model, parts.back_populates)) for parts in parts_in_the_trash()
+                  if parts.mapper.class_ is self.model]
+        rows = db.session.scalars(select(self.model).where(primary_key.in_(self.ids_from(ids))).options(*wholes)
+                                  .order_by(primary_key).execution_options(include_deleted=True))
+        return [(row, whole) for row in rows if (whole := trashed_whole(row)) is not None]
+
+    def row_label(self, row: Any) -> str:
+        """``#12 (Zanzibar lamp)``, or ``#12`` where the record's name already says it."""
+        key = self.get_pk_value(row)
+        text = str(row)
+        return f"#{key}" if text.endswith(f"#{key}") else f"#{key} ({text})"
+
+    def _refusing_the_trash(self, handler: Callable[[list[str]], Any]) -> Callable[[list[str]], Any]:
+        """``handler`` (a bulk action) given only the selected rows outside the trash; the
+        others are named in a warning."""
+
+        @wraps(handler)
+        def run(ids: list[str]) -> Any:
+            trashed = self.selected_rows_in_the_trash(ids)
+            if trashed:
+                flash(f"{len(trashed)} record(s) left unchanged, in the trash: "
+                      + "; ".join(self.row_label(row) + ("" if whole is row else f" with {whole}")
+                                  for row, whole in trashed) + ". Restore them first.", "warning")
+                refused = {str(self.get_pk_value(row)) for row, _whole in trashed}
+                ids = [str(i) for i in self.ids_from(ids) if str(i) not in refused]
+            return handler(ids) if self.ids_from(ids) else None
+
+        return run
+
+    def bulk_apply(self, ids: list[str], change: Callable[[Any], str | None]) -> BulkReport:
+        """Apply ``change`` to each selected row, all in one transaction. ``change`` returns
+        a reason to refuse a row (and leaves it as it was) or None; the rows it accepts
+        commit together. A database error at the commit rolls back every row
+        (``handle_action`` reports it)."""
+        report = BulkReport()
+        for row in self.selected_rows(ids):
+            reason = change(row)
+            if reason:
+                report.refused.append((row, reason))
+            else:
+                report.done.append(row)
+        db.session.commit()
+        return report
+
+    def flash_report(self, report: BulkReport, done: str, noun: str = "record") -> None:
+        """``2 record(s) deleted: #3 (...), #4 (...).`` and ``1 record(s) left unchanged: #5 (why).``"""
+        if report.done:
+            flash(f"{len(report.done)} {noun}(s) {done}: " + ", ".join(map(self.row_label, report.done)) + ".",
+                  "success")
+        if report.refused:
+            flash(f"{len(report.refused)} {noun}(s) left unchanged: "
+                  + "; ".join(f"{self.row_label(row)} ({why})" for row, why in report.refused) + ".", "warning")
+
     @action("delete", "Delete", "Are you sure you want to delete the selected records?")
     def action_delete(self, ids: list[str]) -> None:
-        """Row by row through ``delete_model`` (soft delete, history, friendly errors)."""
-        rows = self.get_query().filter(self.model.id.in_(self.ids_from(ids))).all()
-        deleted = sum(1 for row in rows if self.delete_model(row))
-        if deleted:
-            flash(f"{deleted} record(s) deleted.", "success")
+        """Every selected record in one transaction (soft delete where the model has it);
+        those ``on_model_delete`` refuses are reported with its reason."""
+
+        def delete(row: Any) -> str | None:
+            try:
+                self.on_model_delete(row)
+            except ValidationError as refusal:
+                return str(refusal)
+            if self.soft_delete:
+                row.soft_delete()
+            else:
+                db.session.delete(row)
+            return None
+
+        report = self.bulk_apply(ids, delete)
+        for row in report.done:
+            self.after_model_delete(row)
+        self.flash_report(report, "deleted")
 
     # -- soft delete --------------------------------------------------------------------
 
@@ -288,27 +401,29 @@ class ShopModelView(RoleAccessMixin, ModelView):
             self._actions = [(n, t) for n, t in self._actions if n not in SOFT_DELETE_ACTIONS]
             for name in SOFT_DELETE_ACTIONS:
                 self._actions_data.pop(name, None)
+        # Flask-Admin keeps each action as (callable, text, confirmation) in _actions_data
+        # and has no hook between the posted ids and the callable: wrap them here, once.
+        has_trash = self.soft_delete or any(parts.mapper.class_ is self.model for parts in parts_in_the_trash())
+        for name, (handler, text, confirmation) in list(self._actions_data.items()):
+            if has_trash and name not in SOFT_DELETE_ACTIONS:
+                self._actions_data[name] = (self._refusing_the_trash(handler), text, confirmation)
+
+    def get_actions_list(self) -> Any:
+        """Restore and Purge only where the list shows rows in the trash (the Deleted
+        filter); with "Deleted only", nothing else (every other action would refuse)."""
+        actions, confirmations = super().get_actions_list()
+        shown = shows_deleted(self, self._get_list_extra_args().filters) if self.soft_delete else None
+        if shown is None:
+            actions = [(n, t) for n, t in actions if n not in SOFT_DELETE_ACTIONS]
+        elif shown == DeletedFilter.ONLY:
+            actions = [(n, t) for n, t in actions if n in SOFT_DELETE_ACTIONS]
+        return actions, {n: c for n, c in confirmations.items() if n in dict(actions)}
 
     def get_filters(self) -> Any:
         filters = list(super().get_filters() or [])
         if getattr(self, "soft_delete", False):
             filters.append(DeletedFilter(self.model.deleted_at))
         return filters or None
-
-    def _live(self, query: Any) -> Any:
-        if not self.soft_delete or g.get("include_deleted"):
-            return query
-        if g.get("searching") and db.engine.dialect.name == "sqlite":
-            # Nearly every row is live: keep SQLite from walking the (deleted_at, date)
-            # index over the whole table when a search can use a narrower one (user_id).
-            return query.filter(func.coalesce(self.model.deleted_at, None).is_(None))
-        return query.filter(self.model.deleted_at.is_(None))
-
-    def get_query(self) -> Any:
-        return self._live(super().get_query())
-
-    def get_count_query(self) -> Any:
-        return self._live(super().get_count_query())
 
     # -- the list: search, count and paging that stay fast on big tables -----------------
 
@@ -323,45 +438,36 @@ class ShopModelView(RoleAccessMixin, ModelView):
           for rows the offset skips.
         - ``execute=False`` (exports) returns the whole filtered, sorted query.
         """
-        g.include_deleted = any(isinstance(self._filters[idx], DeletedFilter)
-                                for idx, _name, _value in filters or ()
-                                if self._filters and idx < len(self._filters))
+        # The Deleted filter is the list's one way into the trash (the trash rule's opt-out).
+        with_trash = {"include_deleted": shows_deleted(self, filters) is not None}
         search = without_nul(search)  # PostgreSQL cannot compare text holding NUL
         if search:
             limited = limit_search(search)
             if limited.dropped and execute:  # said on the list page, not again by its export
                 flash(limited.message(), "warning")
             search = limited.text
-        g.searching = bool(search and self._search_supported)
-        try:
-            query, count_query, joins, count_joins = self.get_query(), self.get_count_query(), {}, {}
-            if self._search_supported and search:
-                query, count_query, joins, count_joins = self._apply_search(query, count_query, joins,
-                                                                            count_joins, search)
-            if filters and self._filters:
-                query, count_query, joins, count_joins = self._apply_filters(query, count_query, joins,
-                                                                             count_joins, filters)
-            query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
-            # The mapped attribute, not the table column: it keeps single-table inheritance's
-            # type criterion (customers and employees share ``users``).
-            primary_key = getattr(self.model, self.model.__mapper__.primary_key[0].key)
-            query = query.order_by(primary_key.desc())  # a total order: pages never overlap
-            if not execute:
-                return None, query
-            page_size = self.page_size if page_size is None else page_size
-            # A forged ?page=-1 or ?page=99999999999999999999 reads as the nearest real page.
-            page = min(max(page or 0, 0), (2**31 - 1) // max(page_size or 1, 1))
-            count = self.row_count(count_query, narrowed=bool(search or filters), page=page or 0,
-                                   page_size=page_size)
-            page_ids = self._apply_pagination(query, page, page_size).with_entities(primary_key)
-            # By primary key only: the ids already passed every filter, and repeating
-            # ``deleted_at IS NULL`` here tempts SQLite into scanning that index instead.
-            g.include_deleted = True
-            rows, _joins = self._apply_sorting(self.get_query().filter(primary_key.in_(page_ids.statement)),
-                                               {}, sort_column, sort_desc)
-            return count, rows.order_by(primary_key.desc()).options(*(joinedload(j) for j in self._auto_joins)).all()
-        finally:
-            g.include_deleted = g.searching = False
+        query = self.get_query().execution_options(**with_trash)
+        count_query, joins, count_joins = self.get_count_query().execution_options(**with_trash), {}, {}
+        if self._search_supported and search:
+            query, count_query, joins, count_joins = self._apply_search(query, count_query, joins,
+                                                                        count_joins, search)
+        if filters and self._filters:
+            query, count_query, joins, count_joins = self._apply_filters(query, count_query, joins,
+                                                                         count_joins, filters)
+        query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
+        primary_key = self.primary_key_attribute()
+        query = query.order_by(primary_key.desc())  # a total order: pages never overlap
+        if not execute:
+            return None, query
+        page_size = self.page_size if page_size is None else page_size
+        # A forged ?page=-1 or ?page=99999999999999999999 reads as the nearest real page.
+        page = min(max(page or 0, 0), (2**31 - 1) // max(page_size or 1, 1))
+        count = self.row_count(count_query, narrowed=bool(search or filters), page=page or 0,
+                               page_size=page_size)
+        page_ids = self._apply_pagination(query, page, page_size).with_entities(primary_key)
+        rows, _joins = self._apply_sorting(self.get_query().filter(primary_key.in_(page_ids.statement))
+                                           .execution_options(**with_trash), {}, sort_column, sort_desc)
+        return count, rows.order_by(primary_key.desc()).options(*(joinedload(j) for j in self._auto_joins)).all()
 
     def get_url(self, endpoint: str, **kwargs: Any) -> str:
         """``url_for``, except that the list's own URL (which a list page builds for every
@@ -426,7 +532,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
             # The table name comes from the model, never from the request.
             estimate = literal_column(
                 f"(SELECT reltuples::bigint FROM pg_class WHERE oid = '{self.model.__table__.name}'::regclass)")
-        counted, estimated = db.session.execute(select(capped, estimate)).one()
+        # The count query is only a subquery here: its Deleted filter option goes on this statement.
+        with_trash = {"include_deleted": bool(count_query.get_execution_options().get("include_deleted"))}
+        counted, estimated = db.session.execute(select(capped, estimate).execution_options(**with_trash)).one()
         if counted <= COUNT_CAP:
             return counted
         if estimated and estimated > COUNT_CAP:
@@ -460,7 +568,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
         return query, count_query, joins, count_joins
 
     def get_one(self, id: Any) -> Any:
-        """Any row, deleted or not: the views decide what a deleted one shows."""
+        """The record, unless it is in the trash (the trash rule): Flask-Admin's edit,
+        details and delete views then find nothing (see ``_handle_view`` for what the first
+        two show instead)."""
         record_id = parse_id(id)
         if record_id is None:
             return None
@@ -474,16 +584,18 @@ class ShopModelView(RoleAccessMixin, ModelView):
         refused = super()._handle_view(name, **kwargs)
         if refused is not None:
             return refused
-        if self.soft_delete and name in ("edit_view", "details_view"):
-            record = self.get_one(request.args.get("id", ""))
-            if record is not None and record.is_deleted:
-                return self.deleted_page(record)
+        if self.soft_delete and name in ("edit_view", "details_view") and self.get_one(request.args.get("id")) is None:
+            in_trash = self._records_in_the_trash([request.args.get("id", "")])
+            if in_trash:
+                return self.deleted_page(in_trash[0])
         return None
 
     def deleted_page(self, record: Any) -> Any:
-        """What a deleted record's edit or detail URL shows: that it is deleted."""
+        """What a deleted record's edit or detail URL shows: that it is in the trash, and
+        the way out (Restore; Purge for admins)."""
         return self.render("admin/deleted_record.html", record=record,
-                           can_restore=self.is_action_allowed("restore")), 410
+                           can_restore=self.is_action_allowed("restore"),
+                           can_purge=self.is_action_allowed("purge")), 410
 
     def delete_model(self, model: Any) -> bool:
         if not self.soft_delete:
@@ -499,10 +611,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
         self.after_model_delete(model)
         return True
 
-    def _rows_for(self, ids: list[str], deleted: bool) -> list[Any]:
-        query = db.session.query(self.model).filter(self.model.id.in_(self.ids_from(ids)))
-        condition = self.model.deleted_at.is_not(None) if deleted else self.model.deleted_at.is_(None)
-        return query.filter(condition).order_by(self.model.id).all()
+    def _records_in_the_trash(self, ids: list[str]) -> list[Any]:
+        """The selected records that are in the trash (restore, purge), by id."""
+        return [record for record in trash.load_with_trash(self.model, self.ids_from(ids)) if in_the_trash(record)]
 
     @expose("/restore/", methods=["POST"])
     def restore_view(self) -> Any:
@@ -515,9 +626,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
         return redirect(self.get_url(".edit_view", id=record_id))
 
     def _restore(self, ids: list[str]) -> int:
-        rows = self._rows_for(ids, deleted=True)
-        for row in rows:
-            row.restore()
+        rows = trash.restore(self._records_in_the_trash(ids))
         db.session.commit()
         if rows:
             flash(f"{len(rows)} record(s) restored: " + ", ".join(str(r) for r in rows) + ".", "success")
@@ -528,27 +637,52 @@ class ShopModelView(RoleAccessMixin, ModelView):
         if not self._restore(ids):
             flash("Nothing to restore: none of the selected records is deleted.", "warning")
 
-    @action("purge", "Purge permanently",
-            "Permanently remove the selected deleted records? This cannot be undone.")
-    def action_purge(self, ids: list[str]) -> None:
-        purged, refused = [], []
-        for row in self._rows_for(ids, deleted=True):
-            label = str(row)
-            try:
-                with db.session.begin_nested():
-                    db.session.delete(row)
-                    db.session.flush()
-                purged.append(label)
-            except IntegrityError:
-                refused.append(label)
-        db.session.commit()
-        if purged:
-            flash(f"{len(purged)} record(s) permanently removed: {', '.join(purged)}.", "success")
-        if refused:
-            flash(f"Not removed, because other records still refer to them: {', '.join(refused)}. "
-                  "Change or remove those records first.", "error")
-        if not purged and not refused:
-            flash("Only deleted records can be purged: delete them first.", "warning")
+    @action("purge", "Purge permanently", None)
+    def action_purge(self, ids: list[str]) -> Any:
+        """Nothing is removed yet: the confirmation page lists what would be."""
+        return redirect(self.get_url(".purge_view", id=[str(i) for i in self.ids_from(ids)]))
+
+    @expose("/purge/", methods=["GET", "POST"])
+    def purge_view(self) -> Any:
+        """GET: everything a purge of the given records would remove for good, nested, and
+        what blocks it (Django's delete confirmation). POST: the purge, in one transaction."""
+        if not self.soft_delete or not self.is_action_allowed("purge"):
+            abort(403)
+        records = trash.load_with_trash(self.model, self.ids_from(request.values.getlist("id")))
+        if request.method == "GET":
+            plan = trash.purge_plan(records)
+            return self.render("admin/purge_confirm.html", plan=plan, record_url=self.record_url, kind=record_kind,
+                               model_name=self.name or self.model.__name__)
+        try:
+            report = trash.purge(records)
+            db.session.commit()
+        except (IntegrityError, StaleDataError) as exc:
+            db.session.rollback()
+            log.warning("purge on %s failed: %s", self.endpoint, exc)
+            flash("Nothing was purged: some of these records were restored or newly referred to by other "
+                  "records at the same moment. Review them again.", "error")
+            return redirect(self.get_url(".purge_view", id=request.values.getlist("id")))
+        if report.purged:
+            flash(f"{len(report.purged)} record(s) permanently removed: "
+                  + ", ".join(self.row_label(item.record) for item in report.purged) + ".", "success")
+        if report.blocked:
+            flash(f"{len(report.blocked)} record(s) not removed, because other records still refer to them: "
+                  + ", ".join(self.row_label(item.record) for item in report.blocked)
+                  + ". Change or remove those records first.", "error")
+        if report.not_in_trash:
+            flash("Only records in the trash can be purged: "
+                  + ", ".join(self.row_label(record) for record in report.not_in_trash) + " "
+                  + ("is" if len(report.not_in_trash) == 1 else "are") + " not deleted.", "warning")
+        return redirect(self.get_url(".index_view"))
+
+    @staticmethod
+    def record_url(record: Any) -> str | None:
+        """The detail page of any record (one in the trash shows that it is), for the
+        confirmation page's links; every model view has the model's name as its endpoint."""
+        try:
+            return url_for(f"{type(record).__name__.lower()}.details_view", id=record.id)
+        except BuildError:
+            return None
 
     # -- exports ------------------------------------------------------------------------
 
@@ -604,13 +738,17 @@ class ShopModelView(RoleAccessMixin, ModelView):
 
         extra_where: list[Any] = []
         narrowed = bool(view_args.search) or bool(view_args.filters)
+        # The list's query is only a subquery of the export's (Core) statement, where the
+        # trash rule's criteria do not reach: the export adds the same predicate itself,
+        # unless the Deleted filter (which the list query then carries) shows the trash.
+        with_trash = shows_deleted(self, view_args.filters) is not None
         if narrowed:
             _count, query = self.get_list(0, None, False, view_args.search, view_args.filters,
                                           execute=False, page_size=0)
             ids = query.with_entities(primary_key).order_by(None).statement.correlate(None)
             extra_where.append(primary_key.in_(ids))
         return build_statement(spec, extra_where=extra_where, order_by=order_by or None,
-                               include_deleted=narrowed)
+                               include_deleted=with_trash)
 
     @expose("/export/<export_type>/")
     def export(self, export_type: str) -> Any:
@@ -671,11 +809,17 @@ class ShopModelView(RoleAccessMixin, ModelView):
         and reported, never a 500."""
         try:
             return super().handle_action(return_view)
-        except (StaleDataError, OperationalError, IntegrityError) as exc:
+        except (StaleDataError, OperationalError, IntegrityError, RecordInTrash) as exc:
+            # One transaction per bulk action: nothing of it is kept.
             db.session.rollback()
             log.warning("bulk action on %s failed: %s", self.endpoint, exc)
-            flash("Nothing was changed: some of the selected records were changed by someone else at the "
-                  "same moment. Reload the list and try again.", "error")
+            if isinstance(exc, IntegrityError):
+                why = describe_integrity_error(exc).message
+            elif isinstance(exc, RecordInTrash):
+                why = str(exc)
+            else:
+                why = "some of the selected records were changed by someone else at the same moment."
+            flash(f"Nothing was changed: {why} Reload the list and try again.", "error")
             return redirect(get_redirect_target() or self.get_url(".index_view"))
 
     def update_model(self, form: Any, model: Any) -> Any:
@@ -721,6 +865,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
             if field is not None:
                 field.errors = [*field.errors, friendly.message]
             flash(friendly.message, "error")
+            return True
+        if isinstance(exc, RecordInTrash):
+            flash(f"{exc} Nothing was saved.", "error")
             return True
         if isinstance(exc, StaleDataError):
             flash("This record was changed by someone else while you were saving. Your changes were not "

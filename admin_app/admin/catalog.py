@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length
 
 from admin_app.admin.base import ShopModelView
 from admin_app.admin.formatters import date_column, money_column, related, yes_no_column
-from admin_app.admin.validators import UniqueIgnoringCase, count, lookup, money, parse_id
+from admin_app.admin.validators import UniqueIgnoringCase, UniqueValue, count, lookup, money, parse_id
 from admin_app.models import Category, Product
 
 CATEGORY_LOOKUP = {"fields": (Category.name,), "placeholder": "Type a category name", "page_size": 10}
@@ -34,7 +34,7 @@ class ProductView(ShopModelView):
     form_ajax_refs = {"category": lookup(Category, "category", **CATEGORY_LOOKUP)}
     form_args = {
         "name": {"validators": [InputRequired(), Length(max=100)]},
-        "sku": {"label": "SKU", "validators": [Length(max=32)]},
+        "sku": {"label": "SKU", "validators": [Length(max=32), UniqueValue(Product.sku)]},
         "price": money(),
         "stock": count(0),
     }

@@ -62,7 +62,7 @@ def link_to(endpoint: str, record: Any, label: Any = None) -> Markup:
     if record is None:
         return Markup("")
     text = escape(label if label is not None else str(record))
-    css = ' class="record-deleted" title="deleted"' if getattr(record, "deleted_at", None) else ""
+    css = ' class="record-deleted" title="deleted"' if getattr(record, "is_deleted", False) else ""
     suffix = Markup(' <span class="badge badge-warning">deleted</span>') if css else Markup("")
     href = escape(details_url(endpoint, record.id))
     return Markup(f'<a href="{href}"{css}>{text}</a>{suffix}')

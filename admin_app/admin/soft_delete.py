@@ -1,10 +1,9 @@
-"""Soft delete in the back office: delete hides, restore brings back, purge removes.
+"""Soft delete in the back office: delete puts in the trash, restore brings back, purge removes.
 
 Used by :class:`~admin_app.admin.base.ShopModelView` for every model with the
-``SoftDeleteMixin`` (a ``deleted_at`` column): lists, counts, searches, exports, detail and
-edit pages leave deleted rows out unless the "Deleted" filter asks for them (ajax
-look-ups too: see ``validators.LookupLoader``); deleting sets ``deleted_at``; restoring clears it; purging (admins
-only) removes deleted rows for good where nothing else still refers to them.
+``SoftDeleteMixin``. The trash rule itself (rows in the trash left out of every read) is the
+models' (``models.soft_delete``); the back office adds the "Deleted" filter, the list's one
+way to see the trash, and the restore and purge pages (``services.trash``).
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from typing import Any
 
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+
+from admin_app.models.base import SoftDeleteMixin
 
 
 class DeletedFilter(BaseSQLAFilter):
@@ -36,4 +37,13 @@ class DeletedFilter(BaseSQLAFilter):
 
 
 def has_soft_delete(model: Any) -> bool:
-    return hasattr(model, "deleted_at") and hasattr(model, "soft_delete")
+    return isinstance(model, type) and issubclass(model, SoftDeleteMixin)
+
+
+def shows_deleted(view: Any, filters: Any) -> str | None:
+    """The Deleted filter's value among a list's active ``filters`` ((index, name, value)
+    triples), or None when the list shows live rows only."""
+    for index, _name, value in filters or ():
+        if view._filters and index < len(view._filters) and isinstance(view._filters[index], DeletedFilter):
+            return str(value)
+    return None

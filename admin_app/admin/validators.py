@@ -66,8 +66,14 @@ class LookupLoader(QueryAjaxModelLoader):
         return bool(db.session.query(query).scalar())
 
     def get_one(self, pk: Any) -> Any:
+        """The posted record, in the trash or not: a reference always loads (a form keeps
+        pointing at an order's deleted product); newly picking one is refused with its
+        name by ``base.refuse_new_references_to_deleted``."""
         record_id = parse_id(pk)
-        return None if record_id is None else super().get_one(record_id)
+        if record_id is None:
+            return None
+        with db.session.no_autoflush:
+            return db.session.get(self.model, record_id, execution_options={"include_deleted": True})
 
     def get_list(self, term: str, offset: int = 0, limit: int = 10) -> Any:
         """Suggestions for ``term`` (without NUL), paged within sane bounds whatever the
@@ -77,11 +83,10 @@ class LookupLoader(QueryAjaxModelLoader):
         return super().get_list(without_nul(term) or "", offset, limit)
 
     def get_query(self) -> Any:
-        """Suggestions leave deleted records out (``get_one`` still finds them, so a form
-        that already points at one keeps showing it)."""
+        """Suggestions: what the field may offer (records in the trash are left out by the
+        session's trash rule; ``get_one`` still finds them, so a form that already points
+        at one keeps showing it)."""
         query = super().get_query()
-        if hasattr(self.model, "deleted_at"):
-            query = query.filter(self.model.deleted_at.is_(None))
         if self.offered is not None:
             query = query.filter(self.offered())
         return query
@@ -115,9 +120,13 @@ def lookup(model: Any, name: str, **options: Any) -> LookupLoader:
     return LookupLoader(name, db, model, **options)
 
 
-class UniqueIgnoringCase:
-    """No other row has this value in ``column``, compared case-insensitively (as the
-    database's ``lower(...)`` unique index does). The record being edited is skipped."""
+class UniqueValue:
+    """No other row has this value in ``column`` (the record being edited is skipped), in
+    the trash or not: a unique value stays taken while its row is in the trash, so history
+    stays unambiguous, and the message says whose it is. Stops the field's other checks
+    (Flask-Admin's own "Already exists." would not see the trash)."""
+
+    ignore_case = False
 
     def __init__(self, column: Any, message: str | None = None) -> None:
         self.column = column
@@ -129,19 +138,27 @@ class UniqueIgnoringCase:
         model = self.column.class_
         # Unique across the whole table (single-table inheritance: customers and employees).
         base = model.__mapper__.base_mapper.class_
-        query = select(base).where(func.lower(self.column) == str(field.data).strip().lower())
+        value = str(field.data).strip()
+        matches = (func.lower(self.column) == value.lower()) if self.ignore_case else (self.column == value)
+        query = select(base).where(matches)
         editing = parse_id(request.args.get("id"))
         if editing is not None:
             query = query.where(base.id != editing)
-        taken = db.session.scalars(query.limit(1)).first()
+        taken = db.session.scalars(query.limit(1).execution_options(include_deleted=True)).first()
         if taken is None:
             return
-        if getattr(taken, "deleted_at", None) is not None:
-            # Soft-deleted rows keep their unique values, so history stays unambiguous.
-            raise ValidationError(f"This {field.label.text.lower()} belongs to a deleted "
-                                  f"{type(taken).__name__.lower()} ({taken}): "
-                                  f"restore it, or ask an admin to purge it.")
-        raise ValidationError(self.message or f"This {field.label.text.lower()} is already taken.")
+        if getattr(taken, "is_deleted", False):
+            raise StopValidation(f"This {field.label.text.lower()} belongs to a deleted "
+                                 f"{type(taken).__name__.lower()} ({taken}): "
+                                 f"restore it, or ask an admin to purge it.")
+        raise StopValidation(self.message or f"This {field.label.text.lower()} is already taken.")
+
+
+class UniqueIgnoringCase(UniqueValue):
+    """:class:`UniqueValue` compared case-insensitively, as the database's ``lower(...)``
+    unique index does."""
+
+    ignore_case = True
 
 
 def whole_cents(form: Any, field: Any) -> None:

@@ -13,6 +13,7 @@ from admin_app.models.base import (
 from admin_app.models.catalog import MAX_MONEY, Category, Product
 from admin_app.models.content import POST_STATUSES, Comment, Post, Tag, post_tags
 from admin_app.models.sales import ORDER_STATUSES, CartItem, Order, OrderItem
+from admin_app.models.soft_delete import INCLUDE_DELETED, RecordInTrash  # registers the trash rule
 
 __all__ = [
     "AUDIT_ACTIONS",
@@ -22,6 +23,7 @@ __all__ = [
     "ROLES",
     "Address",
     "AuditLog",
+    "INCLUDE_DELETED",
     "CartItem",
     "Category",
     "Comment",
@@ -32,6 +34,7 @@ __all__ = [
     "OrderItem",
     "Post",
     "Product",
+    "RecordInTrash",
     "SoftDeleteMixin",
     "Tag",
     "TimestampMixin",

@@ -29,6 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from admin_app.extensions import db
 from admin_app.models.base import (
+    PARTS,
     MutableJSONDict,
     SoftDeleteMixin,
     TimestampMixin,
@@ -130,11 +131,12 @@ class Customer(SoftDeleteMixin, User):
     loyalty_points: Mapped[int | None] = mapped_column(Integer, default=0)
 
     addresses: Mapped[list[Address]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", order_by="Address.id"
+        back_populates="user", cascade="all, delete-orphan", order_by="Address.id", info=PARTS
     )
-    orders: Mapped[list[Order]] = relationship(back_populates="user", order_by="Order.order_date.desc()")
+    orders: Mapped[list[Order]] = relationship(back_populates="user", order_by="Order.order_date.desc()",
+                                               passive_deletes="all")
     cart_items: Mapped[list[CartItem]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
+        back_populates="user", cascade="all, delete-orphan", info=PARTS
     )
 
     __mapper_args__ = {"polymorphic_identity": "customer"}
@@ -153,7 +155,7 @@ class Employee(UserMixin, User):
     is_active: Mapped[bool | None] = mapped_column(Boolean, default=True)
     department: Mapped[str | None] = mapped_column(String(50))
 
-    posts: Mapped[list[Post]] = relationship(back_populates="author")
+    posts: Mapped[list[Post]] = relationship(back_populates="author", passive_deletes="all")
 
     __mapper_args__ = {"polymorphic_identity": "employee"}
 
@@ -184,7 +186,7 @@ class Address(TimestampMixin, VersionedMixin, db.Model):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
     user: Mapped[Customer] = relationship(back_populates="addresses")
-    orders: Mapped[list[Order]] = relationship(back_populates="address")
+    orders: Mapped[list[Order]] = relationship(back_populates="address", passive_deletes="all")
 
     def __str__(self) -> str:
         return f"{self.street}, {self.zip_code} {self.city}, {self.country}"

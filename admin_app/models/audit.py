@@ -19,7 +19,7 @@ from admin_app.models.base import MutableJSONDict, UTCDateTime, utcnow
 if TYPE_CHECKING:
     from admin_app.models.accounts import User
 
-AUDIT_ACTIONS = ("create", "update", "delete", "soft_delete", "restore", "purge")
+AUDIT_ACTIONS = ("create", "update", "delete", "soft_delete", "restore", "purge", "erase")
 
 
 class AuditLog(db.Model):

@@ -11,7 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
-from admin_app.models.base import SoftDeleteMixin, TimestampMixin, VersionedMixin, deleted_index, live_index
+from admin_app.models.base import (
+    PARTS,
+    SoftDeleteMixin,
+    TimestampMixin,
+    VersionedMixin,
+    deleted_index,
+    live_index,
+)
 
 if TYPE_CHECKING:
     from admin_app.models.content import Post
@@ -29,9 +36,10 @@ class Category(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
 
     parent: Mapped[Category | None] = relationship(back_populates="children", remote_side=[id])
-    children: Mapped[list[Category]] = relationship(back_populates="parent", order_by="Category.name")
-    products: Mapped[list[Product]] = relationship(back_populates="category")
-    posts: Mapped[list[Post]] = relationship(back_populates="category")
+    children: Mapped[list[Category]] = relationship(back_populates="parent", order_by="Category.name",
+                                                    passive_deletes="all")
+    products: Mapped[list[Product]] = relationship(back_populates="category", passive_deletes="all")
+    posts: Mapped[list[Post]] = relationship(back_populates="category", passive_deletes="all")
 
     __table_args__ = (
         Index("uq_categories_name_lower", db.func.lower(name), unique=True),
@@ -84,8 +92,9 @@ class Product(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
 
     category: Mapped[Category | None] = relationship(back_populates="products")
-    cart_items: Mapped[list[CartItem]] = relationship(back_populates="product")
-    order_items: Mapped[list[OrderItem]] = relationship(back_populates="product")
+    # Cart lines are parts: the purge removes them itself, the ORM never nulls their product.
+    cart_items: Mapped[list[CartItem]] = relationship(back_populates="product", info=PARTS, passive_deletes="all")
+    order_items: Mapped[list[OrderItem]] = relationship(back_populates="product", passive_deletes="all")
 
     __table_args__ = (
         CheckConstraint("price > 0", name="price_positive"),
@@ -106,16 +115,17 @@ class Product(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
     @classmethod
     def in_stock(cls) -> Select[tuple[Product]]:
-        """Live products with stock (the tutorial's ``Product.query.in_stock()``)."""
-        return select(cls).where(cls.is_in_stock, cls.deleted_at.is_(None))
+        """Products with stock (the tutorial's ``Product.query.in_stock()``; the trash rule
+        leaves deleted ones out)."""
+        return select(cls).where(cls.is_in_stock)
 
     @classmethod
     def by_category(cls, category: Category | int, include_subcategories: bool = False) -> Select[tuple[Product]]:
-        """Live products of a category, optionally with those of its sub-categories."""
+        """Products of a category, optionally with those of its (live) sub-categories."""
         if isinstance(category, int):
             category = db.session.get_one(Category, category)
         ids = category.descendant_ids() if include_subcategories else {category.id}
-        return select(cls).where(cls.category_id.in_(ids), cls.deleted_at.is_(None))
+        return select(cls).where(cls.category_id.in_(ids))
 
     def __str__(self) -> str:
         return self.name

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from admin_app.extensions import db
 from admin_app.models.accounts import Employee, User
 from admin_app.models.base import (
+    PARTS,
     SoftDeleteMixin,
     TimestampMixin,
     UTCDateTime,
@@ -59,10 +60,12 @@ class Post(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
     author: Mapped[Employee] = relationship(back_populates="posts")
     category: Mapped[Category | None] = relationship(back_populates="posts")
-    tags: Mapped[list[Tag]] = relationship(secondary=post_tags, back_populates="posts", order_by=Tag.name)
-    comments: Mapped[list[Comment]] = relationship(
-        back_populates="post", cascade="all, delete-orphan", order_by="Comment.created_at"
-    )
+    # The links are parts of the post (a purge removes them), the tags are not.
+    tags: Mapped[list[Tag]] = relationship(secondary=post_tags, back_populates="posts", order_by=Tag.name,
+                                           info=PARTS)
+    # Comments are not parts: one, live or in the trash, blocks the post's purge.
+    comments: Mapped[list[Comment]] = relationship(back_populates="post", order_by="Comment.created_at",
+                                                   passive_deletes="all")
 
     __table_args__ = (
         CheckConstraint(f"status IN {POST_STATUSES!r}", name="status_allowed"),

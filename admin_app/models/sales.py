@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from admin_app.extensions import db
 from admin_app.models.accounts import Address, Customer
 from admin_app.models.base import (
+    PARTS_IN_ITS_TRASH,
     SoftDeleteMixin,
     TimestampMixin,
     UTCDateTime,
@@ -122,8 +123,9 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
     user: Mapped[Customer] = relationship(back_populates="orders")
     address: Mapped[Address] = relationship(back_populates="orders")
+    # In the trash with the order: hidden while it is deleted (models.soft_delete).
     items: Mapped[list[OrderItem]] = relationship(
-        back_populates="order", cascade="all, delete-orphan", order_by=OrderItem.id
+        back_populates="order", cascade="all, delete-orphan", order_by=OrderItem.id, info=PARTS_IN_ITS_TRASH
     )
 
     __table_args__ = (

@@ -1,7 +1,8 @@
 """The dashboard's figures, each from one aggregate query (no Python loops over orders).
 
 Revenue counts every order that is not cancelled or deleted: items at the price paid plus
-shipping. Periods are the last 30 days and the 30 before, ending now.
+shipping. Periods are the last 30 days and the 30 before, ending now. Rows in the trash are
+left out by the trash rule (``models.soft_delete``), as everywhere.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _live_orders_since(since: datetime):
     """Totals (stored items subtotal + shipping) of live, non-cancelled orders since ``since``."""
     return (
         select(Order.id, Order.order_date, (Order.items_subtotal + Order.shipping_fee).label("total"))
-        .where(Order.deleted_at.is_(None), Order.order_date >= since, Order.status != "cancelled")
+        .where(Order.order_date >= since, Order.status != "cancelled")
         .subquery()
     )
 
@@ -92,7 +93,7 @@ def orders_by_status(now: datetime | None = None) -> list[tuple[str, int]]:
     """Orders of the last 30 days per status, in workflow order."""
     since = (now or utcnow()) - PERIOD
     rows = dict(db.session.execute(
-        select(Order.status, func.count()).where(Order.order_date >= since, Order.deleted_at.is_(None))
+        select(Order.status, func.count()).where(Order.order_date >= since)
         .group_by(Order.status)
     ).all())
     from admin_app.models import ORDER_STATUSES
@@ -107,14 +108,14 @@ def new_customers(now: datetime | None = None) -> tuple[int, int]:
     row = db.session.execute(
         select(func.count(case((Customer.created_at >= start, 1))),
                func.count(case((Customer.created_at < start, 1))))
-        .where(Customer.created_at >= now - 2 * PERIOD, Customer.deleted_at.is_(None))
+        .where(Customer.created_at >= now - 2 * PERIOD)
     ).one()
     return row[0] or 0, row[1] or 0
 
 
 def low_stock_products(limit: int = 10) -> list[Product]:
     return list(db.session.scalars(
-        select(Product).where(Product.stock < LOW_STOCK_BELOW, Product.deleted_at.is_(None))
+        select(Product).where(Product.stock < LOW_STOCK_BELOW)
         .order_by(Product.stock, Product.name).limit(limit)
     ))
 
@@ -122,27 +123,31 @@ def low_stock_products(limit: int = 10) -> list[Product]:
 def top_products(now: datetime | None = None, limit: int = 5) -> list[tuple[Product, int, Decimal]]:
     """Best sellers of the last 30 days by revenue: product, units, revenue."""
     since = (now or utcnow()) - PERIOD
-    revenue = func.sum(OrderItem.price * OrderItem.quantity)
+    # The items *table*: ``recent`` holds the month's live orders only (the trash rule applies
+    # to Order), so their items are live; the rule's own per-item check on the OrderItem
+    # entity would look each of the month's items' order up again (40-100 ms more on SQLite at
+    # bench scale).
+    items = OrderItem.__table__
     # The month's orders first (date index), then their items (order_id index). Written as a
     # join, SQLite's planner may start from the items instead and read all million of them.
-    recent = select(Order.id).where(Order.deleted_at.is_(None), Order.order_date >= since,
-                                    Order.status != "cancelled")
-    ranked = (
-        select(OrderItem.product_id, func.sum(OrderItem.quantity).label("units"), revenue.label("revenue"))
-        .where(OrderItem.order_id.in_(recent))
-        .group_by(OrderItem.product_id).order_by(revenue.desc()).limit(limit).subquery()
+    recent = select(Order.id).where(Order.order_date >= since, Order.status != "cancelled")
+    sold = (
+        select(items.c.product_id, func.sum(items.c.quantity).label("units"),
+               func.sum(items.c.price * items.c.quantity).label("revenue"))
+        .where(items.c.order_id.in_(recent)).group_by(items.c.product_id).subquery()
     )
+    # Ranked after the join with Product, which leaves deleted products out: the top five
+    # live ones (a product filter per item cost SQLite a fifth more).
     rows = db.session.execute(
-        select(Product, ranked.c.units, ranked.c.revenue).join(ranked, ranked.c.product_id == Product.id)
-        .order_by(ranked.c.revenue.desc())
+        select(Product, sold.c.units, sold.c.revenue).join(sold, sold.c.product_id == Product.id)
+        .order_by(sold.c.revenue.desc(), Product.id).limit(limit)
     ).all()
     return [(product, int(units), _money(revenue)) for product, units, revenue in rows]
 
 
 def recent_orders(limit: int = 10) -> list[Order]:
     return list(db.session.scalars(
-        select(Order).where(Order.deleted_at.is_(None))
-        .options(joinedload(Order.user))
+        select(Order).options(joinedload(Order.user))
         .order_by(Order.order_date.desc(), Order.id.desc()).limit(limit)
     ))
 

@@ -80,6 +80,7 @@ from admin_app.models import (
     Tag,
 )
 from admin_app.models.base import UTCDateTime
+from admin_app.models.soft_delete import live_rows_clause
 
 Kind = Literal["text", "money", "int", "datetime", "date", "bool"]
 KINDS: tuple[Kind, ...] = ("text", "money", "int", "datetime", "date", "bool")
@@ -283,8 +284,11 @@ def _where_clauses(spec: ExportSpec, search: str | None, extra_where: Iterable[C
     if search is not None and search.strip():
         narrowing.append(search_clause(spec, search.strip()))
     clauses = list(narrowing)
-    if hasattr(model, "deleted_at") and not include_deleted:
-        clauses.append(model.deleted_at.is_(None))
+    # Plain rows are read on a Connection, where the trash rule's ORM criteria do not
+    # reach: the same predicate, from the rule itself (an order item's is its order's).
+    live = None if include_deleted else live_rows_clause(model)
+    if live is not None:
+        clauses.append(live)
     return clauses, narrowing
 
 
@@ -304,7 +308,11 @@ def search_clause(spec: ExportSpec, text: str) -> ColumnElement[bool]:
     for name, rests in by_relationship.items():
         relationship = mapper.relationships[name]
         target: Any = relationship.mapper.class_
-        matches = or_(*(getattr(target, rest).icontains(text, autoescape=True) for rest in rests))
+        # The table's columns, not the mapped attributes: a reference matches in the trash
+        # or not (the trash rule's criteria follow mapped entities), as the list's search does.
+        columns = relationship.mapper.columns
+        matches = or_(*((columns[rest] if rest in columns else getattr(target, rest)).icontains(text, autoescape=True)
+                        for rest in rests))
         if relationship.uselist:
             alternatives.append(getattr(model, name).any(matches))
         else:

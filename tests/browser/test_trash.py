@@ -37,3 +37,36 @@ def test_delete_find_under_deleted_filter_and_restore(page, staff_user):
     assert db.session.get(Product, product.id).deleted_at is None
     page.goto("/admin/product/")
     assert page.locator("td", has_text="Walnut desk lamp").is_visible()
+
+
+def test_purge_shows_what_goes_then_removes_it(page, admin_user):
+    """An admin purges an order from the trash: the confirmation lists its items under it."""
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from admin_app.models import Order
+
+    order = f.order(items=[(f.product(name="Brass desk lamp"), 2, Decimal("30.00"))])
+    order.soft_delete()
+    db.session.commit()
+    order_id = order.id
+    login(page, "admin1", PASSWORD)
+    page.goto("/admin/order/")
+    page.click("text=Add Filter")
+    page.click("a.filter:has-text('Deleted')")
+    page.locator("select.filter-val").last.select_option("only", force=True)
+    page.click("button:has-text('Apply')")
+    page.wait_for_load_state("networkidle")
+    page.locator(f"input.action-checkbox[value='{order_id}']").check()
+    page.click("text=With selected")
+    page.click("a:has-text('Purge permanently')")
+    page.wait_for_load_state("networkidle")
+    removes = page.locator("#purge-removes")
+    assert removes.is_visible() and "2 × Brass desk lamp" in removes.inner_text()
+    page.click("#purge-button")
+    page.wait_for_load_state("networkidle")
+    assert "1 record(s) permanently removed" in page.content()
+    db.session.expire_all()
+    found = select(Order).where(Order.id == order_id).execution_options(include_deleted=True)
+    assert db.session.scalars(found).first() is None

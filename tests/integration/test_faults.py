@@ -134,7 +134,8 @@ def test_a_locked_sqlite_database_gives_a_clear_page_then_recovers(sqlite_app):
     # Once the lock is gone the same request works, without restarting anything.
     assert client.post("/admin/product/delete/", data={"id": str(product_id), "csrf_token": token}).status_code == 302
     with app.app_context():
-        assert db.session.get(Product, product_id).deleted_at is not None
+        deleted = db.session.get(Product, product_id, execution_options={"include_deleted": True})
+        assert deleted.deleted_at is not None
 
 
 def test_a_list_on_a_locked_database_says_so(sqlite_app):

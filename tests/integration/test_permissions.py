@@ -35,7 +35,7 @@ EXPECTED = {
     "auditlog": (ADMIN, NOBODY, NOBODY),
 }
 # Actions that need more than the view's write permission.
-ACTION_ROLES = {"purge": ADMIN}
+ACTION_ROLES = {"purge": ADMIN, "anonymise": ADMIN}
 
 
 @dataclass
@@ -98,6 +98,9 @@ def calls_for(view: ModelView, record_id: int) -> list[Call]:
         needs = ACTION_ROLES.get(name) or (delete if name == "delete" else write)
         calls.append(Call("POST", f"{base}/action/", tuple(r for r in needs if r in write or name == "delete"),
                           {"action": name, "rowid": str(record_id)}))
+        if name == "purge":  # the confirmation page and the purge itself
+            calls.append(Call("GET", f"{base}/purge/?id={record_id}", tuple(r for r in needs if r in write)))
+            calls.append(Call("POST", f"{base}/purge/", tuple(r for r in needs if r in write), {"id": str(record_id)}))
     return calls
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,7 +17,7 @@ from admin_app.admin.soft_delete import DeletedFilter
 from admin_app.extensions import db
 from admin_app.models import Category, Comment, Customer, Order, OrderItem, Post, Product
 from tests import factories as f
-from tests.conftest import login_as
+from tests.conftest import login_as, read_form
 
 
 @dataclass
@@ -107,6 +108,27 @@ def test_delete_hides_filter_shows_restore_brings_back(app, client, staff_user, 
     assert marker in client.get(f"{base}/").text
 
 
+def with_trash(model: Any, record_id: int) -> Any:
+    """The row, in the trash or not (None once purged)."""
+    db.session.expire_all()
+    return db.session.scalar(select(model).where(model.id == record_id).execution_options(include_deleted=True))
+
+
+def purge_confirmation(auth: Any, base: str, *ids: int) -> Any:
+    """The Purge action, as a browser runs it: it answers with the confirmation page."""
+    response = auth.post(f"{base}/action/", {"action": "purge", "rowid": [str(i) for i in ids]})
+    assert response.status_code == 302 and "/purge/?id=" in response.location
+    return auth.client.get(response.location)
+
+
+def confirm_purge(auth: Any, page: Any) -> Any:
+    """Submit the confirmation page's form as a browser would."""
+    form = read_form(page.text)
+    ids = re.findall(r'<input type="hidden" name="id" value="(\d+)">', page.text)
+    action = re.search(r'<form method="post" action="([^"]+/purge/)"', page.text).group(1)
+    return auth.client.post(action, data={"csrf_token": form["csrf_token"], "id": ids}, follow_redirects=True)
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_purge_is_for_admins_only(client, app, staff_user, admin_user, case):
     record = case.make()
@@ -115,13 +137,17 @@ def test_purge_is_for_admins_only(client, app, staff_user, admin_user, case):
     base = f"/admin/{case.endpoint}"
     staff = login_as(client, staff_user)
     assert staff.post(f"{base}/action/", {"action": "purge", "rowid": str(record.id)}).status_code == 403
-    assert db.session.get(case.model, record.id) is not None
+    assert client.get(f"{base}/purge/?id={record.id}").status_code == 403
+    assert staff.post(f"{base}/purge/", {"id": str(record.id)}).status_code == 403
+    assert with_trash(case.model, record.id) is not None
     staff.logout()
     admin = login_as(client, admin_user)
-    response = admin.post(f"{base}/action/", {"action": "purge", "rowid": str(record.id)}, follow_redirects=True)
-    assert "permanently removed" in response.text
-    still_there = db.session.scalar(select(case.model.id).where(case.model.id == record.id))
-    assert still_there is None
+    page = purge_confirmation(admin, base, record.id)
+    assert page.status_code == 200 and "will be removed for good" in page.text
+    assert with_trash(case.model, record.id) is not None  # the confirmation page removes nothing
+    response = confirm_purge(admin, page)
+    assert "1 record(s) permanently removed" in response.text
+    assert with_trash(case.model, record.id) is None
 
 
 def test_purge_refuses_a_product_used_by_an_order(client, admin_user):
@@ -130,18 +156,24 @@ def test_purge_refuses_a_product_used_by_an_order(client, admin_user):
     product.soft_delete()
     db.session.commit()
     auth = login_as(client, admin_user)
-    page = auth.post("/admin/product/action/", {"action": "purge", "rowid": str(product.id)}, follow_redirects=True)
-    assert "other records still refer to them: Bestseller" in page.text
-    db.session.expire_all()
-    assert db.session.get(Product, product.id) is not None
+    page = purge_confirmation(auth, "/admin/product", product.id)
+    assert "cannot be purged" in page.text and 'id="purge-button"' not in page.text
+    item = order.items[0]
+    assert f'<a href="/admin/orderitem/details/?id={item.id}">{item}</a>' in page.text
+    flashed = auth.post("/admin/product/purge/", {"id": str(product.id)}, follow_redirects=True).text
+    assert (f"1 record(s) not removed, because other records still refer to them: #{product.id} (Bestseller)."
+            in flashed)
+    assert with_trash(Product, product.id) is not None
     assert len(db.session.get(Order, order.id).items) == 1
 
 
 def test_purge_only_touches_deleted_records(client, admin_user):
     live = f.product(name="Still selling")
     auth = login_as(client, admin_user)
-    page = auth.post("/admin/product/action/", {"action": "purge", "rowid": str(live.id)}, follow_redirects=True)
-    assert "Only deleted records can be purged" in page.text
+    page = purge_confirmation(auth, "/admin/product", live.id)
+    assert "Only records in the trash can be purged" in page.text and 'id="purge-button"' not in page.text
+    flashed = auth.post("/admin/product/purge/", {"id": str(live.id)}, follow_redirects=True).text
+    assert f"Only records in the trash can be purged: #{live.id} (Still selling) is not deleted." in flashed
     assert db.session.get(Product, live.id) is not None
 
 

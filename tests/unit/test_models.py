@@ -211,7 +211,10 @@ def test_soft_delete_and_restore():
     product.soft_delete()
     db.session.commit()
     assert product.is_deleted and product.deleted_at.tzinfo is not None
-    assert db.session.scalars(select(Product).where(Product.is_deleted)).all() == [product]
+    # In the trash: left out of reads, unless a read asks for the trash.
+    assert db.session.scalars(select(Product)).all() == []
+    with_trash = select(Product).where(Product.is_deleted).execution_options(include_deleted=True)
+    assert db.session.scalars(with_trash).all() == [product]
     product.restore()
     db.session.commit()
     assert db.session.scalars(select(Product).where(~Product.is_deleted)).all() == [product]
