@@ -92,6 +92,11 @@ def empty_tables() -> None:
         else:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
+            # Planner statistics (seed-demo's ANALYZE) describe rows that are gone and would
+            # steer later tests' query plans; dropping them is a schema change, so every
+            # pooled connection forgets them too.
+            if connection.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+                connection.execute(text("DROP TABLE sqlite_stat1"))
 
 
 @pytest.fixture(autouse=True)
