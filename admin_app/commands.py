@@ -254,3 +254,34 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
 
 
 cli_commands.append(export_command)
+
+
+# --- the order workflow ---------------------------------------------------------------------
+# Appended as its own section (imports included) so it merges cleanly with other commands.
+
+from admin_app.models import ORDER_STATUSES  # noqa: E402
+from admin_app.services.orders import move_order_ids  # noqa: E402
+
+
+@click.command("order-status")
+@click.argument("target", type=click.Choice(ORDER_STATUSES), metavar="STATUS")
+@click.argument("order_ids", nargs=-1, type=click.IntRange(min=1), required=True, metavar="ORDER_ID...")
+@with_appcontext
+@audit_actor(CLI)
+def order_status_command(target: str, order_ids: tuple[int, ...]) -> None:
+    """Move orders to STATUS along their life cycle (pending → paid → shipped → delivered,
+    pending or paid → cancelled), as the back office's bulk actions do. Orders the life
+    cycle does not allow are left unchanged and named; the exit status is then 1."""
+    report = move_order_ids(order_ids, target)
+    db.session.commit()
+    if report.moved:
+        click.echo(f"{len(report.moved)} order(s) marked {target}: " + ", ".join(f"#{o.id}" for o in report.moved))
+    for order, why in report.refused:
+        click.echo(f"#{order.id} left unchanged: {why}", err=True)
+    for order_id in report.missing:
+        click.echo(f"#{order_id}: no such order", err=True)
+    if report.refused or report.missing:
+        raise SystemExit(1)
+
+
+cli_commands.append(order_status_command)

@@ -30,7 +30,7 @@ from admin_app.admin.validators import (
 from admin_app.extensions import db
 from admin_app.models import ORDER_STATUSES, Address, CartItem, Customer, Order, OrderItem, Product
 from admin_app.models.sales import editable_fields
-from admin_app.services.orders import allowed_statuses, move_orders
+from admin_app.services.orders import allowed_statuses, move_order_ids
 
 # No typing needed: once a customer is chosen, their few addresses are offered at once.
 ADDRESS_LOOKUP = {"fields": (Address.street, Address.city, Address.zip_code),
@@ -176,8 +176,7 @@ class OrderView(ShopModelView):
                 item.price = item.product.price
 
     def _move(self, ids: list[str], target: str) -> None:
-        orders = db.session.scalars(select(Order).where(Order.id.in_(parse_ids(ids))).order_by(Order.id)).all()
-        report = move_orders(list(orders), target)
+        report = move_order_ids(parse_ids(ids), target)
         db.session.commit()
         if report.moved:
             flash(f"{len(report.moved)} order(s) marked {target}: "

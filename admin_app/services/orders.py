@@ -8,11 +8,15 @@ it left unchanged and why instead of failing as a whole.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
+from admin_app.extensions import db
 from admin_app.models.sales import TRANSITIONS, Order, transition_problem
 
-__all__ = ["TRANSITIONS", "TransitionReport", "allowed_statuses", "move_orders"]
+__all__ = ["TRANSITIONS", "TransitionReport", "allowed_statuses", "move_order_ids", "move_orders"]
 
 
 def allowed_statuses(current: str | None) -> list[str]:
@@ -27,6 +31,7 @@ def allowed_statuses(current: str | None) -> list[str]:
 class TransitionReport:
     moved: list[Order] = field(default_factory=list)
     refused: list[tuple[Order, str]] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
 
 
 def move_orders(orders: list[Order], target: str) -> TransitionReport:
@@ -39,4 +44,15 @@ def move_orders(orders: list[Order], target: str) -> TransitionReport:
             report.moved.append(order)
         else:
             report.refused.append((order, problem))
+    return report
+
+
+def move_order_ids(ids: Iterable[int], target: str) -> TransitionReport:
+    """:func:`move_orders` for the orders with these ids (in id order; ids of no order are
+    reported as ``missing``). The caller commits."""
+    wanted = sorted(set(ids))
+    orders = list(db.session.scalars(select(Order).where(Order.id.in_(wanted)).order_by(Order.id)))
+    report = move_orders(orders, target)
+    found = {order.id for order in orders}
+    report.missing = [order_id for order_id in wanted if order_id not in found]
     return report

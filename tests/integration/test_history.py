@@ -158,10 +158,10 @@ def test_a_bulk_action_that_loses_a_race_is_reported_not_a_500(client, staff_use
 
     order = f.order(status="pending")
 
-    def racing(orders, target):
+    def racing(ids, target):
         raise StaleDataError("UPDATE statement on table 'orders' expected to update 1 row(s); 0 were matched.")
 
-    monkeypatch.setattr(sales, "move_orders", racing)
+    monkeypatch.setattr(sales, "move_order_ids", racing)
     auth = login_as(client, staff_user)
     response = auth.post("/admin/order/action/", {"action": "mark_paid", "rowid": str(order.id)},
                          follow_redirects=True)
