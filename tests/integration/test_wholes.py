@@ -15,18 +15,11 @@ from flask import g, request_finished
 
 from admin_app.extensions import db
 from admin_app.models import Address, Customer, Order
-from admin_app.services.users import create_employee
 from tests import factories as f
-from tests.conftest import PASSWORD, csrf_token_from, login_as, read_form
-from tests.integration.helpers import assert_no_raw_sql, delete, submit
+from tests.conftest import csrf_token_from, read_form
+from tests.integration.helpers import assert_no_raw_sql, delete, submit, two_staff
 
 ADDRESS = {"street": "Main St 1", "city": "Berlin", "state": "", "zip_code": "10115", "country": "Germany"}
-
-
-def two_staff(app: Any) -> tuple[Any, Any]:
-    anna = create_employee("anna", "anna@shop.example", PASSWORD, "staff", first_name="Anna", last_name="A")
-    bert = create_employee("bert", "bert@shop.example", PASSWORD, "staff", first_name="Bert", last_name="B")
-    return login_as(app.test_client(), anna), login_as(app.test_client(), bert)
 
 
 def text_of(page: str) -> str:
