@@ -633,8 +633,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
         if (hasattr(form, "loaded_version") and request.method == "POST"
                 and request.endpoint == f"{self.endpoint}.edit_view"):
             record = self.get_one(request.args.get("id", ""))
-            loaded = form.loaded_version.data
-            if record is not None and not loaded:
+            loaded = str(form.loaded_version.data or "")
+            if record is not None and not (loaded.isascii() and loaded.isdigit()):
                 self.refuse_unversioned_edit(form, record)
                 return False
             if record is not None and str(loaded) != str(record.version_id):
