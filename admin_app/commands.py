@@ -12,9 +12,11 @@ from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
 from admin_app.extensions import db
-from admin_app.models import ROLES, Employee
+from admin_app.models import ORDER_STATUSES, ROLES, Employee
+from admin_app.services import erasure, trash
 from admin_app.services.audit import CLI, audit_actor
 from admin_app.services.demo_data import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
+from admin_app.services.orders import move_order_ids
 from admin_app.services.search import limit_search
 from admin_app.services.users import UserError, create_employee, find_user_by_login
 
@@ -141,8 +143,6 @@ cli_commands = [create_user_command, seed_demo_command, demo_command, check_conf
 
 
 # --- export ---------------------------------------------------------------------------------
-# Appended as its own section (imports included) so it merges cleanly with other commands.
-
 from collections.abc import Iterator as _Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import IO, Any  # noqa: E402
@@ -263,14 +263,10 @@ cli_commands.append(export_command)
 
 
 # --- the trash and erasure ------------------------------------------------------------------
-# Appended as its own section (imports included) so it merges cleanly with other commands.
-
-from admin_app.services import erasure as _erasure  # noqa: E402
-from admin_app.services import trash as _trash  # noqa: E402
 
 
 @click.command("purge")
-@click.argument("entity", type=click.Choice(sorted(_trash.trash_models())), metavar="ENTITY")
+@click.argument("entity", type=click.Choice(sorted(trash.trash_models())), metavar="ENTITY")
 @click.argument("ids", nargs=-1, type=int, required=True)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @with_appcontext
@@ -281,15 +277,15 @@ def purge_command(entity: str, ids: tuple[int, ...], yes: bool) -> None:
     Prints what would be removed and what blocks it first (any other record that refers to
     one, live or deleted, blocks it); records not in the trash are never touched.
     """
-    records = _trash.load_with_trash(_trash.trash_models()[entity], ids)
-    plan = _trash.purge_plan(records)
-    for line in _trash.describe_plan(plan):
+    records = trash.load_with_trash(trash.trash_models()[entity], ids)
+    plan = trash.purge_plan(records)
+    for line in trash.describe_plan(plan):
         click.echo(line)
     if not plan.ready:
         raise click.ClickException("nothing to purge")
     if not yes:
         click.confirm(f"Remove {len(plan.ready)} record(s) and their parts for good?", abort=True)
-    report = _trash.purge(records)
+    report = trash.purge(records)
     db.session.commit()
     click.echo(f"Purged {len(report.purged)} {entity} record(s): "
                + ", ".join(f"#{item.record.id}" for item in report.purged) + ".")
@@ -306,7 +302,7 @@ def anonymise_customer_command(ids: tuple[int, ...], yes: bool) -> None:
     change history too. This cannot be undone."""
     if not yes:
         click.confirm(f"Erase the personal data of {len(ids)} customer(s) for good?", abort=True)
-    erased, refused = _erasure.anonymise_customers(list(ids))
+    erased, refused = erasure.anonymise_customers(list(ids))
     db.session.commit()
     for customer_id, why in refused:
         click.echo(f"Customer #{customer_id} left unchanged: {why}.", err=True)
@@ -316,3 +312,30 @@ def anonymise_customer_command(ids: tuple[int, ...], yes: bool) -> None:
 
 
 cli_commands.extend([purge_command, anonymise_customer_command])
+
+
+# --- the order workflow ---------------------------------------------------------------------
+
+
+@click.command("order-status")
+@click.argument("target", type=click.Choice(ORDER_STATUSES), metavar="STATUS")
+@click.argument("order_ids", nargs=-1, type=click.IntRange(min=1), required=True, metavar="ORDER_ID...")
+@with_appcontext
+@audit_actor(CLI)
+def order_status_command(target: str, order_ids: tuple[int, ...]) -> None:
+    """Move orders to STATUS along their life cycle (pending → paid → shipped → delivered,
+    pending or paid → cancelled), as the back office's bulk actions do. Orders the life
+    cycle does not allow are left unchanged and named; the exit status is then 1."""
+    report = move_order_ids(order_ids, target)
+    db.session.commit()
+    if report.moved:
+        click.echo(f"{len(report.moved)} order(s) marked {target}: " + ", ".join(f"#{o.id}" for o in report.moved))
+    for order, why in report.refused:
+        click.echo(f"#{order.id} left unchanged: {why}", err=True)
+    for order_id in report.missing:
+        click.echo(f"#{order_id}: no such order", err=True)
+    if report.refused or report.missing:
+        raise SystemExit(1)
+
+
+cli_commands.append(order_status_command)

@@ -40,14 +40,25 @@ def product(**fields: Any) -> Product:
     return _save(Product(**{**defaults, **fields}))
 
 
+# The statuses an order passes through, after pending, to reach each status.
+LIFE_CYCLE_PATHS = {"pending": (), "paid": ("paid",), "shipped": ("paid", "shipped"),
+                    "delivered": ("paid", "shipped", "delivered"), "cancelled": ("cancelled",)}
+
+
 def order(user: Customer | None = None, items: list[tuple[Product, int, Decimal]] | None = None,
-          **fields: Any) -> Order:
+          status: str = "pending", **fields: Any) -> Order:
+    """A new order with its items, then moved along its life cycle to ``status`` (new orders
+    start pending, and a status is reached only through the ones before it)."""
     user = user or customer()
     ship_to = user.addresses[0] if user.addresses else address(user)
     new = Order(user=user, address=ship_to, **fields)
     for prod, quantity, price in items or []:
         new.items.append(OrderItem(product=prod, quantity=quantity, price=price))
-    return _save(new)
+    _save(new)
+    for step in LIFE_CYCLE_PATHS[status]:
+        new.status = step
+        db.session.commit()
+    return new
 
 
 def employee(**fields: Any) -> Employee:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import abort
 from flask_admin import expose
 from markupsafe import Markup
-from sqlalchemy import select
 
 from admin_app.admin.base import ADMIN_ONLY, ShopModelView
 from admin_app.admin.formatters import date_column
 from admin_app.extensions import db
 from admin_app.models import AuditLog
+from admin_app.services.audit import history_of
 
 NOBODY: tuple[str, ...] = ()
 
@@ -55,20 +56,40 @@ class AuditLogView(ShopModelView):
 
     @expose("/record/<entity_type>/<entity_id>/")
     def record_history(self, entity_type: str, entity_id: str) -> Any:
-        entries = db.session.scalars(
-            select(AuditLog).where(AuditLog.entity_type == entity_type, AuditLog.entity_id == entity_id)
-            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc()).limit(500)
-        ).all()
+        """A record's history; a whole's (an order, a customer) shows its parts' entries
+        (items, addresses) interleaved with its own, each naming its record."""
+        entries = db.session.scalars(history_of(entity_type, entity_id).limit(500)).all()
         if not entries:
             abort(404)
+        own = next((e for e in entries if (e.entity_type, e.entity_id) == (entity_type, entity_id)), entries[0])
         return self.render("admin/record_history.html", entries=entries, entity_type=entity_type,
-                           entity_id=entity_id, label=entries[0].entity_label, describe=describe_changes)
+                           entity_id=entity_id, label=own.entity_label, describe=describe_changes,
+                           record_name=record_name)
+
+
+def record_name(entry: AuditLog) -> str:
+    """"Order item 2 × Desk lamp": an entry's record, as a history of a whole names its parts."""
+    kind = re.sub(r"(?<!^)(?=[A-Z])", " ", entry.entity_type).capitalize()
+    return f"{kind} {entry.entity_label or '#' + str(entry.entity_id)}"
 
 
 def latest_change(record: Any) -> AuditLog | None:
-    """The newest history entry of ``record`` (who last changed it, and when)."""
-    return db.session.scalars(
-        select(AuditLog).where(AuditLog.entity_type == type(record).__name__,
-                               AuditLog.entity_id == str(record.id))
-        .order_by(AuditLog.id.desc()).limit(1)
-    ).first()
+    """The newest history entry of ``record`` or, for a whole, of one of its parts (who last
+    changed it, what and when)."""
+    return db.session.scalars(history_of(type(record).__name__, str(record.id)).limit(1)).first()
+
+
+# How a whole's stale-edit message words a change to one of its parts.
+PART_ACTIONS = {"create": "added", "delete": "removed", "purge": "removed", "soft_delete": "deleted",
+                "restore": "restored"}
+
+
+def describe_change(entry: AuditLog, record: Any) -> str:
+    """What an entry changed, in a few words: "notes, shipping_fee" for the record itself,
+    "Order item 2 × Lamp: quantity" or "Address Main St 1, ... added" for one of its parts."""
+    fields = ", ".join(sorted(entry.changes or {}))
+    if (entry.entity_type, entry.entity_id) == (type(record).__name__, str(record.id)):
+        return fields or entry.action
+    if entry.action in PART_ACTIONS:
+        return f"{record_name(entry)} {PART_ACTIONS[entry.action]}"
+    return f"{record_name(entry)}: {fields}" if fields else record_name(entry)

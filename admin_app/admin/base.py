@@ -44,7 +44,8 @@ from admin_app.admin.soft_delete import DeletedFilter, has_soft_delete, shows_de
 from admin_app.admin.validators import parse_id, parse_ids, without_nul
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
-from admin_app.models import ROLES, RecordInTrash, utcnow
+from admin_app.models import ROLES, utcnow
+from admin_app.models.base import DataRuleError
 from admin_app.models.soft_delete import in_the_trash, parts_in_the_trash, trashed_whole
 from admin_app.security import is_same_site_path
 from admin_app.services import trash
@@ -788,54 +789,67 @@ class ShopModelView(RoleAccessMixin, ModelView):
 
     def edit_form(self, obj: Any = None) -> Any:
         form = super().edit_form(obj)
-        if hasattr(form, "loaded_version") and obj is not None and not form.loaded_version.data:
+        if hasattr(form, "loaded_version") and obj is not None and request.method != "POST":
+            # Only a form being shown gets the current version: a posted one keeps what it
+            # brought (nothing, if it came without one: validate_form refuses it).
             form.loaded_version.data = obj.version_id
         return form
 
     def validate_form(self, form: Any) -> bool:
-        """A form opened before someone else saved the record is refused as such first:
-        its fields would otherwise be judged against the newer record ("this order can only
-        be set to ..."), which hides what really happened."""
-        loaded = getattr(getattr(form, "loaded_version", None), "data", None)
-        if loaded and request.method == "POST" and request.endpoint == f"{self.endpoint}.edit_view":
+        """A form opened before someone else saved the record (or one of its parts: an order's
+        item, a customer's address, which move its version) is refused as such first: its
+        fields would otherwise be judged against the newer record ("this order can only be
+        set to ..."), which hides what really happened. So is a form that arrives without the
+        version it was opened with: nothing says what it was opened over."""
+        if (hasattr(form, "loaded_version") and request.method == "POST"
+                and request.endpoint == f"{self.endpoint}.edit_view"):
             record = self.get_one(request.args.get("id", ""))
+            loaded = str(form.loaded_version.data or "")
+            if record is not None and not (loaded.isascii() and loaded.isdigit()):
+                self.refuse_unversioned_edit(form, record)
+                return False
             if record is not None and str(loaded) != str(record.version_id):
                 self.refuse_stale_edit(form, record)
                 return False
         return super().validate_form(form)
 
     def handle_action(self, return_view: str | None = None) -> Any:
-        """A bulk action that loses a race (a row changed or locked meanwhile) is rolled back
-        and reported, never a 500."""
+        """A bulk action that loses a race (a row changed or locked meanwhile) or breaks a rule
+        of the data is rolled back and reported, never a 500."""
         try:
             return super().handle_action(return_view)
-        except (StaleDataError, OperationalError, IntegrityError, RecordInTrash) as exc:
+        except (DataRuleError, StaleDataError, OperationalError, IntegrityError) as exc:
             # One transaction per bulk action: nothing of it is kept.
             db.session.rollback()
             log.warning("bulk action on %s failed: %s", self.endpoint, exc)
             if isinstance(exc, IntegrityError):
                 why = describe_integrity_error(exc).message
-            elif isinstance(exc, RecordInTrash):
-                why = str(exc)
+            elif isinstance(exc, DataRuleError):  # the order life cycle, the trash, ...
+                why = exc.message
             else:
                 why = "some of the selected records were changed by someone else at the same moment."
             flash(f"Nothing was changed: {why} Reload the list and try again.", "error")
-            return redirect(get_redirect_target() or self.get_url(".index_view"))
-
-    def update_model(self, form: Any, model: Any) -> Any:
-        # A stale form was refused in validate_form; a save that races another one past
-        # that point fails on version_id_col (StaleDataError, see handle_view_exception).
-        g.admin_form = form
-        return super().update_model(form, model)
+        return redirect(get_redirect_target() or self.get_url(".index_view"))
 
     def refuse_stale_edit(self, form: Any, model: Any) -> None:
-        """Someone saved this record after the form was opened: keep their data, show it."""
-        from admin_app.admin.audit import latest_change
+        """Someone saved this record (or one of its parts) after the form was opened: keep
+        their data, say who changed what and when, show the current values."""
+        from admin_app.admin.audit import describe_change, latest_change
 
         change = latest_change(model)
-        who = f" by {change.actor_label} at {change.created_at:%Y-%m-%d %H:%M:%S} UTC" if change else ""
-        flash(f"{model} was changed{who} since you opened it. Your changes were not saved; the form now "
-              "shows the current values, so you can make your change again.", "error")
+        who = (f" by {change.actor_label} at {change.created_at:%Y-%m-%d %H:%M:%S} UTC "
+               f"({describe_change(change, model)})" if change else "")
+        self.show_current_values(form, model, f"{model} was changed{who} since you opened it.")
+
+    def refuse_unversioned_edit(self, form: Any, model: Any) -> None:
+        self.show_current_values(form, model, f"The form for {model} arrived without the version it was opened "
+                                              "with, so it could overwrite changes made since.")
+
+    def show_current_values(self, form: Any, model: Any, reason: str) -> None:
+        """Refuse a save for ``reason``: the form is re-filled from the database (and its
+        version), so the user can make their change again over the current values."""
+        flash(f"{reason} Your changes were not saved; the form now shows the current values, so you can "
+              "make your change again.", "error")
         form.process(formdata=None, obj=model)
         forget_submitted_values(form)
         form.loaded_version.data = model.version_id
@@ -845,29 +859,63 @@ class ShopModelView(RoleAccessMixin, ModelView):
         blank_strings_to_none(model)
         refuse_new_references_to_deleted(model)
         if not is_created and hasattr(model, "updated_at"):
-            # Touch the record so its version moves even when only inline rows changed:
-            # an order's items are protected by the order's version.
+            # Touch the record so its version moves on every save, even when only a
+            # many-to-many field changed (a post's tags write no row of the post). Parts
+            # (an order's items, a customer's addresses) move it in the ORM on every path:
+            # models.base._one_version_per_whole.
             model.updated_at = utcnow()
 
-    # -- friendly errors ----------------------------------------------------------------
+    # -- saving, and friendly errors ----------------------------------------------------
 
     def create_model(self, form: Any) -> Any:
-        g.admin_form = form
-        return super().create_model(form)
+        """Flask-Admin's ``create_model``, except that a failed save is reported with the
+        form at hand (:meth:`report_save_error`), so the message lands on its field:
+        Flask-Admin's own passes only the exception to ``handle_view_exception``, and the
+        form would have to wait in ``flask.g`` (request state shared between hooks)."""
+        try:
+            model = self.build_new_instance()
+            form.populate_obj(model)
+            db.session.add(model)
+            self._on_model_change(form, model, True)
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            self.report_save_error(exc, form)
+            return False
+        self.after_model_change(form, model, True)
+        return model
+
+    def update_model(self, form: Any, model: Any) -> Any:
+        """Flask-Admin's ``update_model``, reporting a failure with the form (see
+        :meth:`create_model`). A stale form was refused in validate_form; a save that races
+        another one past that point fails on version_id_col (StaleDataError)."""
+        try:
+            form.populate_obj(model)
+            self._on_model_change(form, model, False)
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            self.report_save_error(exc, form)
+            return False
+        self.after_model_change(form, model, False)
+        return True
 
     def handle_view_exception(self, exc: Exception) -> bool:
-        """A constraint violation becomes a message on the field (Flask-Admin rolls back)."""
+        """Failures Flask-Admin reports itself (deleting a record, a view's own error)."""
+        return self.report_save_error(exc)
+
+    def report_save_error(self, exc: Exception, form: Any = None) -> bool:
+        """A constraint violation or a broken rule of the data becomes a message, on its
+        field when the ``form`` has it (Flask-Admin rolls back)."""
         if isinstance(exc, IntegrityError):
             friendly = describe_integrity_error(exc)
             log.info("integrity error on %s: %s", self.endpoint, exc.orig)
-            form = g.get("admin_form")
-            field = getattr(form, friendly.field, None) if (form is not None and friendly.field) else None
-            if field is not None:
-                field.errors = [*field.errors, friendly.message]
+            show_on_field(form, friendly.field, friendly.message)
             flash(friendly.message, "error")
             return True
-        if isinstance(exc, RecordInTrash):
-            flash(f"{exc} Nothing was saved.", "error")
+        if isinstance(exc, DataRuleError):  # the order life cycle, the trash, ...
+            show_on_field(form, exc.field, exc.message)
+            flash(exc.message, "error")
             return True
         if isinstance(exc, StaleDataError):
             flash("This record was changed by someone else while you were saving. Your changes were not "
@@ -879,3 +927,10 @@ class ShopModelView(RoleAccessMixin, ModelView):
         log.exception("could not save %s", self.endpoint)
         flash("The record could not be saved. Nothing was changed; please try again.", "error")
         return True
+
+
+def show_on_field(form: Any, name: str | None, message: str) -> None:
+    """Add ``message`` to the errors of the form's field ``name``, if it has one."""
+    field = getattr(form, name, None) if (form is not None and name) else None
+    if field is not None:
+        field.errors = [*field.errors, message]

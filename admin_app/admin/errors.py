@@ -36,6 +36,9 @@ CONSTRAINT_MESSAGES: dict[str, FriendlyError] = {
     "ck_posts_status_allowed": FriendlyError("status", "Choose one of the listed statuses."),
     "ck_users_role_allowed": FriendlyError("role", "Choose one of the listed roles."),
     "ck_categories_not_own_parent": FriendlyError("parent", "A category cannot be its own parent."),
+    # Reached only when two saves choose a default address for one customer at once.
+    "uq_addresses_user_id_default": FriendlyError(
+        "is_default", "This customer's default address was just changed by someone else: reload and choose again."),
 }
 
 GENERIC = FriendlyError(None, "The record could not be saved because it conflicts with other data. "

@@ -56,7 +56,10 @@ class TabularInlineWidget(RenderTemplateWidget):
         self.wide = wide
 
     def __call__(self, field: Any, **kwargs: Any) -> str:
-        return super().__call__(field, wide=self.wide, **kwargs)
+        # Flask-Admin's inline list calls its widget without the field's ``render_kw``: read
+        # ``readonly`` there too (rows shown, unchangeable: no add, no delete).
+        readonly = bool(kwargs.pop("readonly", False) or (field.render_kw or {}).get("readonly"))
+        return super().__call__(field, wide=self.wide, readonly=readonly, **kwargs)
 
 
 def _utc_filter(base: type) -> type:

@@ -29,7 +29,8 @@ from admin_app.admin.validators import (
 )
 from admin_app.extensions import db
 from admin_app.models import ORDER_STATUSES, Address, CartItem, Customer, Order, OrderItem, Product
-from admin_app.services.orders import allowed_statuses, move_orders
+from admin_app.models.sales import editable_fields
+from admin_app.services.orders import allowed_statuses, move_order_ids
 
 # No typing needed: once a customer is chosen, their few addresses are offered at once.
 ADDRESS_LOOKUP = {"fields": (Address.street, Address.city, Address.zip_code),
@@ -57,13 +58,35 @@ class CustomerAddressLoader(LookupLoader):
         return super().get_list(term or "", offset, limit)  # no term: every address of the customer
 
 
-def _valid_status_change(form: Any, field: Any) -> None:
-    editing = parse_id(request.args.get("id"))
-    order = db.session.get(Order, editing) if editing is not None else None
-    current = order.status if order is not None else None
-    if field.data not in allowed_statuses(current):
-        options = ", ".join(allowed_statuses(current))
-        raise ValidationError(f"This order can only be set to: {options}.")
+# The order form's fields the life cycle may freeze (``EDITABLE``); the status follows
+# ``TRANSITIONS`` instead.
+ORDER_FORM_FIELDS = ("user", "address", "shipping_fee", "items", "notes")
+
+
+def offer_statuses(field: Any, current: str | None) -> None:
+    """The status field offers what the life cycle allows from ``current`` (a new order:
+    pending only); anything else posted gets :func:`_one_of_the_offered_statuses`'s message
+    rather than a bare "Not a valid choice"."""
+    field.choices = [(status, status.title()) for status in allowed_statuses(current)]
+    field.validate_choice = False
+
+
+def _one_of_the_offered_statuses(form: Any, field: Any) -> None:
+    offered = [value for value, _label in field.choices]
+    if field.data not in offered:
+        raise ValidationError(f"This order can only be set to: {', '.join(offered)}.")
+
+
+def freeze(form: Any, status: str) -> None:
+    """Show what an order's status freezes read-only (the browser still posts it, unchanged;
+    a forged change is refused by the life cycle when the order is saved)."""
+    frozen = [name for name in ORDER_FORM_FIELDS if name not in editable_fields(status)]
+    for name in frozen:
+        field = getattr(form, name, None)
+        if field is not None:
+            # New dicts: the field's own may be shared with the form class.
+            field.render_kw = {**(field.render_kw or {}), "readonly": True}
+            field.description = f"The order is {status}: this can no longer change."
 
 
 def _address_of_customer(form: Any, field: Any) -> None:
@@ -98,7 +121,7 @@ class OrderView(ShopModelView):
     form_args = {
         "user": {"label": "Customer", "validators": [InputRequired()]},
         "address": {"label": "Ship to", "validators": [InputRequired(), _address_of_customer]},
-        "status": {"validators": [InputRequired(), _valid_status_change]},
+        "status": {"validators": [InputRequired(), _one_of_the_offered_statuses]},
         "shipping_fee": money(minimum=Decimal("0.00")),
         "notes": {"validators": [Length(max=5000)]},
         # An order may have dozens of items: one line each.
@@ -127,6 +150,18 @@ class OrderView(ShopModelView):
         selectinload(Order.items).joinedload(OrderItem.product),
     )
 
+    def create_form(self, obj: Any = None) -> Any:
+        form = super().create_form(obj)
+        offer_statuses(form.status, None)
+        return form
+
+    def edit_form(self, obj: Any = None) -> Any:
+        form = super().edit_form(obj)
+        if obj is not None:
+            offer_statuses(form.status, obj.status)
+            freeze(form, obj.status)
+        return form
+
     def create_model(self, form: Any) -> Any:
         drop_unsaved_rows_marked_deleted(getattr(form, "items", None), ())
         return super().create_model(form)
@@ -141,8 +176,7 @@ class OrderView(ShopModelView):
                 item.price = item.product.price
 
     def _move(self, ids: list[str], target: str) -> None:
-        orders = db.session.scalars(select(Order).where(Order.id.in_(parse_ids(ids))).order_by(Order.id)).all()
-        report = move_orders(list(orders), target)
+        report = move_order_ids(parse_ids(ids), target)
         db.session.commit()
         if report.moved:
             flash(f"{len(report.moved)} order(s) marked {target}: "

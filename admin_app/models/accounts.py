@@ -1,5 +1,11 @@
 """People: shop customers and back-office employees (one ``users`` table), addresses, and
-the employees' signed-in sessions."""
+the employees' signed-in sessions.
+
+A customer and their addresses are one whole: an address is a part of its customer
+(``Address.__whole__``), so changing it moves the customer's version and shows in the
+customer's history. A customer has at most one default address (a partial unique index),
+and choosing a new one unsets the old one in the same flush (:func:`_one_default_address`).
+"""
 
 from __future__ import annotations
 
@@ -21,15 +27,19 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    select,
+    text,
+    update,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from admin_app.extensions import db
 from admin_app.models.base import (
     PARTS,
+    DataRuleError,
     MutableJSONDict,
     SoftDeleteMixin,
     TimestampMixin,
@@ -188,6 +198,16 @@ class Address(TimestampMixin, VersionedMixin, db.Model):
     user: Mapped[Customer] = relationship(back_populates="addresses")
     orders: Mapped[list[Order]] = relationship(back_populates="address", passive_deletes="all")
 
+    # Part of its customer: see ``models.base._one_version_per_whole``.
+    __whole__ = "user"
+
+    __table_args__ = (
+        # One default address per customer, on both databases: a second one fails here even
+        # when two saves race (the ORM unsets the old default first, _one_default_address).
+        Index("uq_addresses_user_id_default", "user_id", unique=True,
+              sqlite_where=text("is_default"), postgresql_where=text("is_default")),
+    )
+
     def __str__(self) -> str:
         return f"{self.street}, {self.zip_code} {self.city}, {self.country}"
 
@@ -224,3 +244,56 @@ def _end_sessions_on_password_change_or_deactivation(mapper: Any, connection: An
     deactivated = state.attrs.is_active.history.has_changes() and not target.is_active
     if deactivated or state.attrs.password_hash.history.has_changes():
         connection.execute(delete(UserSession.__table__).where(UserSession.user_id == target.id))
+
+
+def _newly_default(address: Address) -> bool:
+    """Whether this flush makes ``address`` its customer's default: a new default address,
+    one ticked as default, or a default address moved to another customer."""
+    if not address.is_default:
+        return False
+    state = inspect(address)
+    if state.key is None:
+        return True
+    return any(state.attrs[key].history.added for key in ("is_default", "user", "user_id"))
+
+
+@event.listens_for(Session, "before_flush")
+def _one_default_address(session: Session, flush_context: Any, instances: Any) -> None:
+    """Choosing a customer's default address unsets the one they had, in the same flush, on
+    every path (the customer's form, the Addresses page, code). Two addresses of one customer
+    chosen as default in the same flush are refused: which one was meant is not known."""
+    deleted = set(session.deleted)
+    chosen: dict[Customer, list[Address]] = {}
+    for address in (*session.new, *session.dirty):
+        if isinstance(address, Address) and address not in deleted and _newly_default(address):
+            owner = address.user or (session.get(Customer, address.user_id) if address.user_id else None)
+            if owner is not None:
+                chosen.setdefault(owner, []).append(address)
+    for owner, addresses in chosen.items():
+        if len(addresses) > 1:
+            raise DataRuleError(f"{owner} can have only one default address: tick one of "
+                                + ", ".join(str(a) for a in addresses) + ".", field="is_default")
+        if owner.id is None:
+            continue  # a new customer: no address of theirs is stored yet
+        stored_defaults = session.scalars(
+            select(Address).where(Address.user_id == owner.id, Address.is_default.is_(True)))
+        for other in stored_defaults:
+            # In the session, ``other`` keeps any change not yet written (already unticked).
+            if other is not addresses[0] and other not in deleted and other.is_default:
+                other.is_default = False
+
+
+@event.listens_for(Address, "before_insert")
+@event.listens_for(Address, "before_update")
+def _make_room_for_a_new_default(mapper: Any, connection: Any, target: Address) -> None:
+    """The unique index allows one default per customer after every statement, and the flush
+    writes addresses in primary-key order, perhaps the new default before the old one's
+    unsetting. So the old default is cleared first, here; its own UPDATE (version check,
+    history entry) still follows, from :func:`_one_default_address`."""
+    if not _newly_default(target):
+        return
+    table = Address.__table__
+    condition = [table.c.user_id == target.user_id, table.c.is_default]
+    if target.id is not None:
+        condition.append(table.c.id != target.id)
+    connection.execute(update(table).where(*condition).values(is_default=False))

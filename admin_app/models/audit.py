@@ -40,6 +40,11 @@ class AuditLog(db.Model):
     # Text, so any primary key fits and ids coming from URLs and forms compare without casts.
     entity_id: Mapped[str | None] = mapped_column(String(64))
     entity_label: Mapped[str | None] = mapped_column(String(200))
+    # The whole the record is a part of (an order item's order, an address's customer; see
+    # ``models.base.whole_relationship``), so the whole's history shows its parts' entries
+    # interleaved with its own. NULL for a record that is no part.
+    part_of_type: Mapped[str | None] = mapped_column(String(50))
+    part_of_id: Mapped[str | None] = mapped_column(String(64))
     # ``{field: [old, new]}`` with JSON-safe values (Decimal as "12.50", datetimes ISO 8601);
     # secrets appear as ``{field: "changed"}`` without values.
     changes: Mapped[dict[str, Any]] = mapped_column(MutableJSONDict, default=dict, nullable=False)
@@ -50,6 +55,7 @@ class AuditLog(db.Model):
 
     __table_args__ = (
         Index("ix_audit_log_entity_type_entity_id", "entity_type", "entity_id"),
+        Index("ix_audit_log_part_of_type_part_of_id", "part_of_type", "part_of_id"),
     )
 
     def __str__(self) -> str:

@@ -5,6 +5,12 @@
 - :class:`JSONType` is the tutorial's JSON-in-text column, done right: new dicts per row
   and in-place changes tracked.
 - :class:`TimestampMixin` and :class:`SoftDeleteMixin` are used by the models that need them.
+- :class:`VersionedMixin` gives a record a version that every change moves; a *part* (a
+  class naming its whole in ``__whole__``: an order item its order, an address its customer)
+  moves its whole's version too, so a whole and its parts are one thing to edit
+  (:func:`_one_version_per_whole`).
+- :class:`DataRuleError` is how a rule of the data refuses a change while the session
+  flushes, whatever path made it.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Text, text
+from sqlalchemy import DateTime, Index, Text, event, select, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.ext.mutable import MutableDict
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, RelationshipProperty, Session, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -152,7 +159,9 @@ class VersionedMixin:
     default for rows written with raw SQL or present before the column existed. Core and
     ORM-bulk ``update()`` statements bypass the check; bump ``version_id`` in them yourself.
     A change to a many-to-many collection alone (``post.tags``) writes no row of the record's
-    own table, so it does not bump the version either.
+    own table, so it does not bump the version either. A change to a *part* of the record
+    (a class whose ``__whole__`` names it: an order's items, a customer's addresses) does:
+    see :func:`_one_version_per_whole`.
 
     A model that declares its own ``__mapper_args__`` (``User``, for its polymorphic settings)
     replaces this one and must name the column itself:
@@ -166,3 +175,111 @@ class VersionedMixin:
     # and swaps that copy in for ``version_id_col`` (it does so for mixin columns named in
     # ``version_id_col`` and ``polymorphic_on``), and it copies this dict per class.
     __mapper_args__: dict[str, Any] = {"version_id_col": version_id}
+
+
+# --- rules of the data, and wholes made of parts ------------------------------------------
+
+
+class DataRuleError(ValueError):
+    """A change that breaks a rule of the data (the order life cycle, one default address per
+    customer). Raised while the session flushes, before anything is written, so the admin
+    form, an inline row, a part's own page, a bulk action, the CLI and plain ORM code are all
+    refused alike. ``field`` names the attribute the message is about, so a form can show it
+    on that field."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def committed_value(session: Session, record: Any, key: str) -> Any:
+    """What column attribute ``key`` of ``record`` holds in the database before this flush:
+    its loaded value when unchanged, its previous value when changed, or (changed without the
+    old value ever being loaded: set on an expired record) the row's value, read now. None
+    for a record not yet inserted."""
+    state = sa_inspect(record)
+    history = state.attrs[key].history
+    if history.deleted:
+        return history.deleted[0]
+    if history.unchanged:
+        return history.unchanged[0]
+    if state.key is None:
+        return None
+    if not history.added:  # not loaded (expired): loading it gives the stored value
+        return getattr(record, key)
+    mapper = state.mapper
+    where = [column == value for column, value in zip(mapper.primary_key, state.key[1], strict=True)]
+    connection = session.connection(bind_arguments={"mapper": mapper})
+    return connection.scalar(select(mapper.column_attrs[key].columns[0]).where(*where))
+
+
+def whole_relationship(cls: type) -> RelationshipProperty[Any] | None:
+    """The many-to-one relationship from a part to its whole, as the part's class names it
+    in ``__whole__`` (``OrderItem.__whole__ = "order"``); None for a class that is no part."""
+    key = getattr(cls, "__whole__", None)
+    return None if key is None else sa_inspect(cls).relationships[key]
+
+
+def wholes_of(session: Session, part: Any) -> list[Any]:
+    """The wholes a part being flushed belongs to: its whole now and, if this flush moves it
+    (``item.order = other`` or ``item.order_id = 7``), the one it leaves. Loads a whole that
+    is not in the session yet."""
+    relationship = whole_relationship(type(part))
+    if relationship is None:
+        return []
+    state = sa_inspect(part)
+    wholes: list[Any] = []
+
+    def add(whole: Any) -> None:
+        if whole is not None and not any(whole is known for known in wholes):
+            wholes.append(whole)
+
+    history = state.attrs[relationship.key].history
+    for whole in (*history.added, *history.unchanged, *history.deleted):
+        add(whole)
+    (column,) = relationship.local_columns
+    foreign_key = state.mapper.get_property_by_column(column).key
+    for whole_id in (committed_value(session, part, foreign_key), state.dict.get(foreign_key)):
+        if whole_id is not None:
+            add(session.get(relationship.mapper.class_, whole_id))
+    return wholes
+
+
+def changed_parts(session: Session) -> list[Any]:
+    """Parts (records of a class with ``__whole__``) this flush inserts, changes or deletes.
+    A part's own one-to-many collections (the orders shipped to an address) are not part of
+    it, so a change to them alone does not count."""
+    deleted = set(session.deleted)
+    parts = [record for record in (*session.new, *deleted) if whole_relationship(type(record)) is not None]
+    parts += [record for record in session.dirty
+              if record not in deleted and whole_relationship(type(record)) is not None
+              and session.is_modified(record, include_collections=False)]
+    return parts
+
+
+def move_version(session: Session, record: Any) -> None:
+    """Make this flush write ``record`` with its next version (an UPDATE checked against the
+    version it had, as for any change of its own), unless it is new, being deleted, or its
+    version already moves in this flush."""
+    state = sa_inspect(record)
+    version_column = state.mapper.version_id_col
+    if version_column is None or state.key is None or record in session.deleted:
+        return
+    key = state.mapper.get_property_by_column(version_column).key
+    if state.attrs[key].history.added:
+        return
+    setattr(record, key, getattr(record, key) + 1)
+
+
+@event.listens_for(Session, "before_flush")
+def _one_version_per_whole(session: Session, flush_context: Any, instances: Any) -> None:
+    """A change to a part through any path (its own admin page, a bulk action, the CLI, plain
+    ORM code) is a change to its whole: the whole's version moves in the same flush. A form of
+    the whole opened before is then stale (see ``ShopModelView.validate_form``), and a flush
+    of the whole racing one of its parts fails on the version check (``StaleDataError``)."""
+    wholes: list[Any] = []
+    for part in changed_parts(session):
+        wholes.extend(whole for whole in wholes_of(session, part) if not any(whole is w for w in wholes))
+    for whole in wholes:
+        move_version(session, whole)

@@ -1,4 +1,10 @@
-"""Carts and orders. Order items keep the price paid, whatever the product costs later."""
+"""Carts and orders. Order items keep the price paid, whatever the product costs later.
+
+An order and its items are one whole: an item is a part of its order (``OrderItem.__whole__``),
+so changing it moves the order's version and shows in the order's history. The order's life
+cycle (:data:`TRANSITIONS`, :data:`EDITABLE`, :data:`DELETABLE`) is the one authority on what
+may change, checked at every flush (:func:`_obey_the_life_cycle`) whatever path made the change.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +32,17 @@ from admin_app.extensions import db
 from admin_app.models.accounts import Address, Customer
 from admin_app.models.base import (
     PARTS_IN_ITS_TRASH,
+    DataRuleError,
     SoftDeleteMixin,
     TimestampMixin,
     UTCDateTime,
     VersionedMixin,
+    changed_parts,
+    committed_value,
     deleted_index,
     live_index,
     utcnow,
+    wholes_of,
 )
 from admin_app.models.catalog import Product
 
@@ -83,6 +93,9 @@ class OrderItem(VersionedMixin, db.Model):
 
     order: Mapped[Order] = relationship(back_populates="items")
     product: Mapped[Product] = relationship(back_populates="order_items")
+
+    # Part of its order: see ``models.base._one_version_per_whole``.
+    __whole__ = "order"
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -192,3 +205,123 @@ def _keep_order_subtotals(session: Session, flush_context: Any, instances: Any) 
             subtotal = order_items_subtotal(order, removed)
             if order.items_subtotal != subtotal:
                 order.items_subtotal = subtotal
+
+
+# --- the order's life cycle: the one authority on what may change -------------------------
+
+# The statuses that may follow each one.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "pending": ("paid", "cancelled"),
+    "paid": ("shipped", "cancelled"),
+    "shipped": ("delivered",),
+    "delivered": (),
+    "cancelled": (),
+}
+# What may change in an order, by the status it has before the change. ``items`` are its
+# order items; the order's date never changes, its status only along TRANSITIONS.
+EDITABLE: dict[str, frozenset[str]] = {
+    "pending": frozenset({"user", "address", "shipping_fee", "items", "notes"}),
+    "paid": frozenset({"address", "notes"}),
+    "shipped": frozenset({"notes"}),
+    "delivered": frozenset({"notes"}),
+    "cancelled": frozenset({"notes"}),
+}
+# Only these may be deleted (moved to the trash, or purged); others are cancelled or kept.
+DELETABLE = ("pending", "cancelled")
+# The fields the rule judges, each with the attributes that hold it: a form sets ``user``,
+# code may set ``user_id``.
+GUARDED_FIELDS: dict[str, tuple[str, ...]] = {
+    "user": ("user", "user_id"),
+    "address": ("address", "address_id"),
+    "shipping_fee": ("shipping_fee",),
+    "notes": ("notes",),
+    "order_date": ("order_date",),
+}
+FIELD_LABELS = {"user": "customer", "address": "address", "shipping_fee": "shipping fee", "notes": "notes",
+                "order_date": "date", "items": "items"}
+
+
+def transition_problem(current: str, target: str) -> str | None:
+    """Why an order cannot go from ``current`` to ``target`` (None: it may)."""
+    if target == current:
+        return f"already {target}"
+    if target not in TRANSITIONS.get(current, ()):
+        return f"a {current} order cannot become {target}"
+    return None
+
+
+def editable_fields(status: str | None) -> frozenset[str]:
+    """What may change in an order with this status (a new order: everything)."""
+    return EDITABLE["pending"] if status is None else EDITABLE.get(status, frozenset())
+
+
+def _changed(session: Session, order: Order, keys: tuple[str, ...]) -> bool:
+    """Whether this flush gives the order a new value in any of ``keys`` (setting what it
+    already holds, as a form does for every field, is no change)."""
+    state = inspect(order)
+    for key in keys:
+        history = state.attrs[key].history
+        if not history.added:
+            continue
+        new = history.added[0]
+        if key in state.mapper.relationships:  # compare by the foreign key it sets
+            (column,) = state.mapper.relationships[key].local_columns
+            identity = inspect(new).identity if new is not None else None
+            stored = committed_value(session, order, state.mapper.get_property_by_column(column).key)
+            if identity is not None and identity[0] == stored:
+                continue
+            return True
+        if new != committed_value(session, order, key):
+            return True
+    return False
+
+
+def _check_order(session: Session, order: Order) -> None:
+    """The life cycle's rules for one order this flush changes or deletes."""
+    if order in session.deleted:
+        status = committed_value(session, order, "status")
+        if status not in DELETABLE:
+            raise DataRuleError(f"{order} is {status}: only pending and cancelled orders can be deleted; "
+                                "cancel it first, or keep it.")
+        return
+    status = committed_value(session, order, "status")
+    if status is None:  # new
+        if order.status not in (None, "pending"):
+            raise DataRuleError(f"A new order starts as pending, not {order.status}.", field="status")
+        return
+    if order.status != status and (problem := transition_problem(status, order.status)):
+        raise DataRuleError(f"{order}: {problem}.", field="status")
+    allowed = EDITABLE.get(status, frozenset())
+    for field_name, keys in GUARDED_FIELDS.items():
+        if field_name not in allowed and _changed(session, order, keys):
+            raise DataRuleError(f"{order} is {status}: its {FIELD_LABELS[field_name]} can no longer change.",
+                                field=field_name)
+    if (committed_value(session, order, "deleted_at") is None and order.deleted_at is not None
+            and status not in DELETABLE):
+        raise DataRuleError(f"{order} is {status}: only pending and cancelled orders can be deleted; "
+                            "cancel it first, or keep it.")
+
+
+@event.listens_for(Session, "before_flush")
+def _obey_the_life_cycle(session: Session, flush_context: Any, instances: Any) -> None:
+    """Refuse, before anything is written, a flush that breaks the order's life cycle: a new
+    order that is not pending, a status change off :data:`TRANSITIONS`, a change to what the
+    order's status freezes (:data:`EDITABLE`; its items included, through any path: the order
+    form, the Order items page, code), deleting an order that is not pending or cancelled.
+    Judged on the status the order had before the flush; if that was stale (another session
+    moved the order meanwhile), the order's version check fails the flush instead."""
+    deleted, dirty = set(session.deleted), set(session.dirty) - set(session.deleted)
+    for order in (*session.new, *dirty, *deleted):
+        if isinstance(order, Order) and (order not in dirty or session.is_modified(order, include_collections=False)):
+            _check_order(session, order)
+    checked: set[Order] = set()
+    for item in changed_parts(session):
+        if not isinstance(item, OrderItem):
+            continue
+        for order in wholes_of(session, item):
+            if order in checked or order in deleted or inspect(order).key is None:
+                continue  # a new order's items are its own; a deleted order was judged above
+            checked.add(order)
+            status = committed_value(session, order, "status")
+            if "items" not in editable_fields(status):
+                raise DataRuleError(f"{order} is {status}: its items can no longer change ({item}).", field="items")

@@ -46,7 +46,7 @@ from sqlalchemy.orm import (
 )
 
 from admin_app.extensions import db
-from admin_app.models.base import SoftDeleteMixin
+from admin_app.models.base import DataRuleError, SoftDeleteMixin
 
 #: The execution option that lets a read see the trash.
 INCLUDE_DELETED = "include_deleted"
@@ -54,7 +54,7 @@ INCLUDE_DELETED = "include_deleted"
 BOOKKEEPING = frozenset({"deleted_at", "updated_at", "version_id"})
 
 
-class RecordInTrash(Exception):
+class RecordInTrash(DataRuleError):
     """A change to a record in the trash (or to one of its parts): restore it first."""
 
     def __init__(self, record: Any) -> None:

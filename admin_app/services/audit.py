@@ -30,6 +30,12 @@ the signed-in employee of the current request (Flask-Login); otherwise ``"system
 action's entries say which action made them. Both are context variables read when the
 session flushes, so commit inside the ``with`` block.
 
+Wholes and parts
+----------------
+An entry of a part (an order item, an address: see ``models.base.whole_relationship``) names
+its whole in ``part_of_type`` / ``part_of_id``; :func:`history_of` gives a whole's entries
+with its parts' interleaved, newest first (an order's history shows its items' changes).
+
 Call :func:`register_audit_listeners` once at start-up (it is idempotent).
 """
 
@@ -47,7 +53,7 @@ from typing import Any
 from uuid import UUID
 
 from flask import current_app, has_request_context
-from sqlalchemy import Column, Numeric, and_, event, insert, inspect, select
+from sqlalchemy import Column, Numeric, Select, and_, event, insert, inspect, or_, select
 from sqlalchemy.orm import (
     MANYTOONE,
     ColumnProperty,
@@ -63,6 +69,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError
 from admin_app.extensions import db
 from admin_app.models.accounts import Employee, User, UserSession
 from admin_app.models.audit import AuditLog
+from admin_app.models.base import whole_relationship
 
 __all__ = [
     "CLI",
@@ -72,6 +79,7 @@ __all__ = [
     "audit_actor",
     "current_action_label",
     "current_actor",
+    "history_of",
     "register_audit_listeners",
     "reset_actor",
     "set_actor",
@@ -366,6 +374,7 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
         if entry is None:
             continue
         action, changes = entry
+        part_of_type, part_of_id = _whole_of(state)
         rows.append({
             "actor_id": actor_id,
             "actor_label": actor.label,
@@ -374,6 +383,8 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
             "entity_id": _entity_id(state),
             "entity_label": _label(state),
             "changes": changes,
+            "part_of_type": part_of_type,
+            "part_of_id": part_of_id,
         })
     if rows:
         connection = session.connection(bind_arguments={"mapper": inspect(AuditLog)})
@@ -490,6 +501,27 @@ def _entity_id(state: InstanceState[Any]) -> str | None:
     if any(value is None for value in values):
         return None
     return ",".join(str(value) for value in values)
+
+
+def _whole_of(state: InstanceState[Any]) -> tuple[str | None, str | None]:
+    """The type and id of the whole a part belongs to after the flush (before, for a deleted
+    part), or ``(None, None)`` for a record that is no part."""
+    relationship = whole_relationship(state.class_)
+    if relationship is None:
+        return None, None
+    (column,) = relationship.local_columns
+    whole_id = state.dict.get(state.mapper.get_property_by_column(column).key)
+    if whole_id is None:
+        return None, None
+    return relationship.mapper.class_.__name__, str(whole_id)
+
+
+def history_of(entity_type: str, entity_id: str) -> Select[tuple[AuditLog]]:
+    """The entries of a record and, if it is a whole, of its parts, newest first."""
+    return (select(AuditLog)
+            .where(or_(and_(AuditLog.entity_type == entity_type, AuditLog.entity_id == entity_id),
+                       and_(AuditLog.part_of_type == entity_type, AuditLog.part_of_id == entity_id)))
+            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc()))
 
 
 def _label(state: InstanceState[Any]) -> str | None:

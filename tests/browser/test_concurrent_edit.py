@@ -36,3 +36,27 @@ def test_second_tab_sees_the_conflict(page, staff_user):
     db.session.expire_all()
     saved = db.session.get(Product, product.id)
     assert (saved.price, saved.stock) == (Decimal("120.00"), 5)
+
+
+def test_a_customer_tab_opened_before_an_address_fix_sees_the_conflict(page, staff_user):
+    from admin_app.models import Address, Customer
+
+    ada = f.customer(username="ada.l", first_name="Ada", last_name="Lovelace")
+    home = f.address(ada, street="Hmoe St 1")
+    login(page, "staff1", PASSWORD)
+    customer_tab, address_tab = page, page.context.new_page()
+    customer_tab.goto(f"/admin/customer/edit/?id={ada.id}")
+    address_tab.goto(f"/admin/address/edit/?id={home.id}")
+
+    address_tab.fill("input[name=street]", "Home St 1")
+    address_tab.click("input[type=submit][value='Save']")
+    address_tab.wait_for_load_state("networkidle")
+
+    customer_tab.fill("input[name=first_name]", "Augusta")
+    customer_tab.click("input[type=submit][value='Save']")
+    customer_tab.wait_for_load_state("networkidle")
+    assert customer_tab.locator("text=since you opened it").is_visible()
+    assert customer_tab.input_value("input[name='addresses-0-street']") == "Home St 1"
+    db.session.expire_all()
+    assert (db.session.get(Customer, ada.id).first_name, db.session.get(Address, home.id).street) == (
+        "Ada", "Home St 1")

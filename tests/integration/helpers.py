@@ -6,7 +6,8 @@ import re
 from typing import Any
 
 from admin_app.extensions import db
-from tests.conftest import csrf_token_from
+from admin_app.services.users import create_employee
+from tests.conftest import PASSWORD, csrf_token_from, login_as
 
 # Text that means a database error reached the page.
 RAW_SQL = ("IntegrityError", "UNIQUE constraint", "duplicate key", "CHECK constraint", "NOT NULL constraint",
@@ -37,3 +38,10 @@ def gone(model: Any, record_id: int) -> bool:
     db.session.expire_all()
     row = db.session.get(model, record_id)
     return row is None or getattr(row, "deleted_at", None) is not None
+
+
+def two_staff(app: Any) -> tuple[Any, Any]:
+    """Two staff members, anna and bert, each signed in with a client of their own."""
+    anna = create_employee("anna", "anna@shop.example", PASSWORD, "staff", first_name="Anna", last_name="A")
+    bert = create_employee("bert", "bert@shop.example", PASSWORD, "staff", first_name="Bert", last_name="B")
+    return login_as(app.test_client(), anna), login_as(app.test_client(), bert)

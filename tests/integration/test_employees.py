@@ -7,7 +7,7 @@ from sqlalchemy import select
 from admin_app.extensions import db
 from admin_app.models import Employee
 from tests import factories as f
-from tests.conftest import PASSWORD, AuthActions, login_as
+from tests.conftest import PASSWORD, AuthActions, login_as, read_form
 
 NEW_PASSWORD = "a brand new password"
 
@@ -16,6 +16,11 @@ def employee_form(**overrides):
     data = {"username": "newbie", "email": "newbie@shop.example", "first_name": "New", "last_name": "Bie",
             "role": "staff", "is_active": "y", "department": "Sales", "new_password": "initial password 1"}
     return {**data, **overrides}
+
+
+def opened(client, url: str) -> dict[str, str]:
+    """The version an edit form carries when it is opened (a form without it is refused)."""
+    return {"loaded_version": read_form(client.get(url).text)["loaded_version"]}
 
 
 def get_employee(username: str) -> Employee:
@@ -61,9 +66,9 @@ def test_admin_changes_role_and_password_and_old_sessions_end(app, client, admin
     login_as(staff_client, staff_user)
     assert staff_client.get("/admin/").status_code == 200
     auth = login_as(client, admin_user)
-    response = auth.post(f"/admin/employee/edit/?id={staff_user.id}",
-                         employee_form(username="staff1", email="staff1@shop.example", role="viewer",
-                                       new_password=NEW_PASSWORD))
+    url = f"/admin/employee/edit/?id={staff_user.id}"
+    response = auth.post(url, employee_form(username="staff1", email="staff1@shop.example", role="viewer",
+                                            new_password=NEW_PASSWORD, **opened(client, url)))
     assert response.status_code == 302
     changed = get_employee("staff1")
     assert changed.role == "viewer" and changed.check_password(NEW_PASSWORD)
@@ -74,8 +79,11 @@ def test_admin_changes_role_and_password_and_old_sessions_end(app, client, admin
 
 def test_editing_without_a_password_keeps_the_old_one(client, admin_user, staff_user):
     auth = login_as(client, admin_user)
-    auth.post(f"/admin/employee/edit/?id={staff_user.id}",
-              employee_form(username="staff1", email="staff1@shop.example", new_password=""))
+    url = f"/admin/employee/edit/?id={staff_user.id}"
+    response = auth.post(url, employee_form(username="staff1", email="staff1@shop.example", new_password="",
+                                            first_name="Renamed", **opened(client, url)))
+    assert response.status_code == 302
+    assert get_employee("staff1").first_name == "Renamed"
     assert get_employee("staff1").check_password(PASSWORD)
 
 
@@ -97,7 +105,7 @@ def test_the_last_active_admin_cannot_demote_or_deactivate_themself(client, admi
     url = f"/admin/employee/edit/?id={admin_user.id}"
     same = {"username": "admin1", "email": "admin1@shop.example"}
     for change in ({"role": "staff"}, {"is_active": ""}):
-        data = employee_form(**same, new_password="", role="admin", is_active="y")
+        data = employee_form(**same, new_password="", role="admin", is_active="y", **opened(client, url))
         data.update(change)
         if not data["is_active"]:
             del data["is_active"]
@@ -109,7 +117,8 @@ def test_the_last_active_admin_cannot_demote_or_deactivate_themself(client, admi
     assert (me.role, me.is_active) == ("admin", True)
     # With a second admin, the first may step down.
     f.employee(username="admin2", email="admin2@shop.example", role="admin", is_active=True)
-    response = auth.post(url, employee_form(**same, new_password="", role="staff", is_active="y"))
+    response = auth.post(url, employee_form(**same, new_password="", role="staff", is_active="y",
+                                            **opened(client, url)))
     assert response.status_code == 302 and get_employee("admin1").role == "staff"
 
 

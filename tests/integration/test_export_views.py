@@ -62,7 +62,7 @@ def exported(client: Any, params: dict[str, Any], kind: str = "csv") -> list[dic
 
 @pytest.fixture
 def shop(db: Any) -> dict[str, Any]:
-    """45 orders of "shopper" customers (distinct totals and dates, some paid, one deleted)
+    """45 orders of "shopper" customers (distinct totals and dates, some paid, one cancelled and deleted)
     and a few of someone else. No two orders tie on a sort column: the list itself has no
     tie-breaker, so tied rows could come in any order there."""
     lamp = f.product(price=Decimal("1.00"))
@@ -76,6 +76,8 @@ def shop(db: Any) -> dict[str, Any]:
     others = [f.order(f.customer(username=f"zed{n}"), items=[(lamp, 100 + n, Decimal("1.00"))], status="paid",
                       order_date=WHEN - timedelta(minutes=n + 1)) for n in range(3)]
     gone = matching[4]
+    gone.status = "cancelled"  # a paid order is cancelled before it may be deleted
+    db.session.commit()
     gone.soft_delete()
     db.session.commit()
     return {"matching": matching, "others": others, "gone": gone}

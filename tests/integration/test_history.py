@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from admin_app.extensions import db
 from admin_app.models import AuditLog, Order, OrderItem, Product
-from admin_app.services.users import create_employee
 from tests import factories as f
-from tests.conftest import PASSWORD, login_as, read_form
+from tests.conftest import login_as, read_form
+from tests.integration.helpers import two_staff
 
 
 def entries(record, action=None):
@@ -19,13 +19,6 @@ def entries(record, action=None):
     if action:
         query = query.where(AuditLog.action == action)
     return db.session.scalars(query.order_by(AuditLog.id)).all()
-
-
-def two_staff(app):
-    anna = create_employee("anna", "anna@shop.example", PASSWORD, "staff", first_name="Anna", last_name="A")
-    bert = create_employee("bert", "bert@shop.example", PASSWORD, "staff", first_name="Bert", last_name="B")
-    first, second = app.test_client(), app.test_client()
-    return login_as(first, anna), login_as(second, bert)
 
 
 def test_a_save_records_who_changed_what(client, staff_user):
@@ -158,10 +151,10 @@ def test_a_bulk_action_that_loses_a_race_is_reported_not_a_500(client, staff_use
 
     order = f.order(status="pending")
 
-    def racing(orders, target):
+    def racing(ids, target):
         raise StaleDataError("UPDATE statement on table 'orders' expected to update 1 row(s); 0 were matched.")
 
-    monkeypatch.setattr(sales, "move_orders", racing)
+    monkeypatch.setattr(sales, "move_order_ids", racing)
     auth = login_as(client, staff_user)
     response = auth.post("/admin/order/action/", {"action": "mark_paid", "rowid": str(order.id)},
                          follow_redirects=True)

@@ -110,7 +110,14 @@ def test_create_edit_delete_order(client, staff, shop):
     assert (order.status, order.shipping_fee, order.notes, order.total) == ("paid", Decimal("0.00"), None,
                                                                            Decimal("29.00"))
 
+    # A paid order is cancelled or kept, never deleted; once cancelled, it may go.
     order_id, item_ids = order.id, [i.id for i in order.items]
+    refused = delete(client, "order", order_id)
+    assert refused.status_code == 302
+    assert (f"Order #{order_id} is paid: only pending and cancelled orders can be deleted"
+            in html.unescape(client.get(refused.headers["Location"]).text))
+    assert not gone(Order, order_id)
+    bulk(client, "cancel", [order])
     assert delete(client, "order", order_id).status_code == 302
     assert gone(Order, order_id)
     if db.session.get(Order, order_id) is None:  # hard delete: the items go with the order
@@ -121,8 +128,9 @@ def test_create_edit_delete_order(client, staff, shop):
     ({"shipping_fee": "-1"}, "Enter an amount between 0.00 and 99,999,999.99."),
     ({"shipping_fee": "100000000.00"}, "Enter an amount between 0.00 and 99,999,999.99."),
     ({"shipping_fee": "abc"}, "Not a valid decimal value"),
-    ({"status": "lost-in-transit"}, "Not a valid choice"),
-    ({"status": "delivered"}, "This order can only be set to: pending, paid."),
+    ({"status": "lost-in-transit"}, "This order can only be set to: pending."),
+    ({"status": "paid"}, "This order can only be set to: pending."),
+    ({"status": "delivered"}, "This order can only be set to: pending."),
     ({"user": ""}, "This field is required."),
 ])
 def test_order_form_checks(client, staff, shop, fields, message):
@@ -478,7 +486,8 @@ def test_edit_form_accepts_the_next_status(client, staff, shop):
     ada, home, lamp, _bulb = shop
     order = f.order(ada, items=[(lamp, 1, Decimal("20.00"))], status="paid")
     response = submit(client, f"/admin/order/edit/?id={order.id}", {
-        **order_form(ada, home, status="shipped"), **item_fields(0, lamp, 1, "20.00", order.items[0].id)})
+        **order_form(ada, home, status="shipped", shipping_fee="0.00"),
+        **item_fields(0, lamp, 1, "20.00", order.items[0].id)})
     assert response.status_code == 302, response.text
     assert status_of(order.id) == "shipped"
 

@@ -81,3 +81,50 @@ def assert_substring_search_uses_trigram_indexes() -> None:
             "EXPLAIN SELECT id FROM users WHERE username ILIKE '%anna.vogel%' "
             "OR email ILIKE '%anna.vogel%'")).scalars())
         assert "ix_users_username_trgm" in plan and "ix_users_email_trgm" in plan, plan
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_0010_keeps_one_default_address_and_ties_past_entries_to_their_whole(empty_database_url):
+    """Data from before 0010: a customer with three default addresses keeps the oldest; the
+    history entries of order items and addresses name their order or customer, also for an
+    item deleted since (its foreign key is read from the entry's own changes)."""
+    app = make_app(empty_database_url)
+    with app.app_context():
+        directory = app.extensions["migrate"].directory
+        upgrade(directory=directory, revision="0009")
+        tables, now = db.metadata.tables, utcnow()
+        stamps = {"created_at": now, "updated_at": now}
+        with db.engine.begin() as connection:
+            def add(table: str, **values: object) -> int:
+                return connection.execute(tables[table].insert().values(**values)).inserted_primary_key[0]
+
+            ada = add("users", type="customer", username="ada", email="ada@example.com", **stamps)
+            bob = add("users", type="customer", username="bob", email="bob@example.com", **stamps)
+            place = {"city": "Berlin", "state": "", "zip_code": "10115", "country": "Germany", **stamps}
+            homes = [add("addresses", user_id=ada, street=f"Home {n}", is_default=True, **place) for n in range(3)]
+            bobs = add("addresses", user_id=bob, street="Bob 1", is_default=True, **place)
+            product = add("products", name="Lamp", price=1, stock=1, **stamps)
+            order = add("orders", user_id=ada, address_id=homes[0], order_date=now, status="pending",
+                        shipping_fee=0, **stamps)
+            item = add("order_items", order_id=order, product_id=product, quantity=1, price=1)
+            log = [("OrderItem", item, {"quantity": [1, 2]}), ("OrderItem", 999, {"order_id": [order, None]}),
+                   ("Address", homes[1], {"street": ["x", "Home 1"]}), ("Product", product, {"stock": [0, 1]})]
+            for entity_type, entity_id, changes in log:
+                add("audit_log", actor_label="system", action="update", entity_type=entity_type,
+                    entity_id=str(entity_id), changes=changes, created_at=now)
+        upgrade(directory=directory)
+        with db.engine.connect() as connection:
+            defaults = connection.execute(text(
+                "SELECT id, version_id FROM addresses WHERE is_default ORDER BY id")).all()
+            assert defaults == [(homes[0], 1), (bobs, 1)]
+            wholes = connection.execute(text(
+                "SELECT entity_type, entity_id, part_of_type, part_of_id FROM audit_log ORDER BY id")).all()
+        assert wholes == [("OrderItem", str(item), "Order", str(order)), ("OrderItem", "999", "Order", str(order)),
+                          ("Address", str(homes[1]), "Customer", str(ada)), ("Product", str(product), None, None)]
+        downgrade(directory=directory, revision="0010-1")  # the data stays; the new columns and index go
+        with db.engine.connect() as connection:
+            schema = inspect(connection)
+            assert {"part_of_type", "part_of_id"}.isdisjoint(c["name"] for c in schema.get_columns("audit_log"))
+            assert "uq_addresses_user_id_default" not in {i["name"] for i in schema.get_indexes("addresses")}
+            assert connection.scalar(text("SELECT count(*) FROM audit_log")) == 4
+        db.engine.dispose()
