@@ -379,6 +379,11 @@ class ShopModelView(RoleAccessMixin, ModelView):
         those ``on_model_delete`` refuses are reported with its reason."""
 
         def delete(row: Any) -> str | None:
+            # A model's own rule (an order's life cycle) names each refused row here; the
+            # flush enforces the same rule on every other path.
+            deletion_problem = getattr(row, "deletion_problem", None)
+            if deletion_problem is not None and (problem := deletion_problem()):
+                return problem
             try:
                 self.on_model_delete(row)
             except ValidationError as refusal:

@@ -170,6 +170,16 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     def _total_expression(cls) -> ColumnElement[Decimal]:
         return cls.subtotal + cls.shipping_fee
 
+    def deletion_problem(self, status: str | None = None) -> str | None:
+        """Why this order may not be deleted, moved to the trash or purged (None: it may):
+        only pending and cancelled ones may. ``status`` is the stored one when it differs
+        from the attribute (during a flush). The flush enforces it (:func:`_check_order`);
+        a bulk action asks first, to name each refused order."""
+        status = status or self.status
+        if status in DELETABLE:
+            return None
+        return f"{self} is {status}: only pending and cancelled orders can be deleted; cancel it first, or keep it."
+
     def __str__(self) -> str:
         return f"Order #{self.id}"
 
@@ -279,10 +289,8 @@ def _changed(session: Session, order: Order, keys: tuple[str, ...]) -> bool:
 def _check_order(session: Session, order: Order) -> None:
     """The life cycle's rules for one order this flush changes or deletes."""
     if order in session.deleted:
-        status = committed_value(session, order, "status")
-        if status not in DELETABLE:
-            raise DataRuleError(f"{order} is {status}: only pending and cancelled orders can be deleted; "
-                                "cancel it first, or keep it.")
+        if problem := order.deletion_problem(committed_value(session, order, "status")):
+            raise DataRuleError(problem)
         return
     status = committed_value(session, order, "status")
     if status is None:  # new
@@ -296,10 +304,9 @@ def _check_order(session: Session, order: Order) -> None:
         if field_name not in allowed and _changed(session, order, keys):
             raise DataRuleError(f"{order} is {status}: its {FIELD_LABELS[field_name]} can no longer change.",
                                 field=field_name)
-    if (committed_value(session, order, "deleted_at") is None and order.deleted_at is not None
-            and status not in DELETABLE):
-        raise DataRuleError(f"{order} is {status}: only pending and cancelled orders can be deleted; "
-                            "cancel it first, or keep it.")
+    if committed_value(session, order, "deleted_at") is None and order.deleted_at is not None:
+        if problem := order.deletion_problem(status):
+            raise DataRuleError(problem)
 
 
 @event.listens_for(Session, "before_flush")

@@ -183,7 +183,7 @@ def test_only_pending_and_cancelled_orders_are_deleted_and_the_others_are_named(
         "csrf_token": csrf_token_from(page.text), "action": "delete",
         "rowid": [str(o.id) for o in (pending, paid, delivered, cancelled)]}, follow_redirects=True)
     shown = text_of(response.text)
-    assert "2 record(s) deleted." in shown
+    assert f"2 record(s) deleted: #{pending.id}" in shown
     for order, status in ((paid, "paid"), (delivered, "delivered")):
         assert f"Order #{order.id} is {status}: only pending and cancelled orders can be deleted" in shown
     db.session.expire_all()
