@@ -147,13 +147,13 @@ from pathlib import Path  # noqa: E402
 from typing import IO, Any  # noqa: E402
 
 from admin_app.services.export import (  # noqa: E402
-    EXPORTS,
     build_statement,
     count_statement,
     csv_stream,
     iter_rows,
     xlsx_write,
 )
+from admin_app.services.export_specs import EXPORTS  # noqa: E402
 
 _PROGRESS_STEP = 500  # redraw the bar every few hundred rows, not on every row
 
@@ -168,14 +168,17 @@ class _RowCounter:
     def __iter__(self) -> _Iterator[tuple[Any, ...]]:
         pending = 0
         for row in self.rows:
-            self.count += 1
             pending += 1
-            if self.bar is not None and pending >= _PROGRESS_STEP:
-                self.bar.update(pending)
+            if pending == _PROGRESS_STEP:
+                self.advance(pending)
                 pending = 0
             yield row
-        if self.bar is not None and pending:
-            self.bar.update(pending)
+        self.advance(pending)
+
+    def advance(self, rows: int) -> None:
+        self.count += rows
+        if self.bar is not None:
+            self.bar.update(rows)
 
     def close(self) -> None:
         close = getattr(self.rows, "close", None)
@@ -183,24 +186,16 @@ class _RowCounter:
             close()
 
 
-def _write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar: Any) -> tuple[int, Any]:
+def write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar: Any = None) -> tuple[int, Any]:
+    """Write the export of ``entity`` (its specification's columns, search and default sort:
+    the rows the list and its export show for the same search) to ``out``; returns the
+    number of rows and, for XLSX, what :func:`xlsx_write` reports."""
     spec = EXPORTS[entity]
-    statement = build_statement(spec, search=search)
-    rows = iter_rows(db.engine, statement, spec.columns)
+    counter = _RowCounter(iter_rows(build_statement(spec, search=search)), bar)
     if fmt == "csv":
-        # csv_stream reports the rows it writes, so it can take the fast path (a wrapped
-        # iterator would make it format row by row).
-        written = [0]
-
-        def advance(count: int) -> None:
-            written[0] += count
-            if bar is not None:
-                bar.update(count)
-
-        for chunk in csv_stream(rows, spec.columns, progress=advance):
+        for chunk in csv_stream(counter.rows, spec.columns, progress=counter.advance):
             out.write(chunk)
-        return written[0], None
-    counter = _RowCounter(rows, bar)
+        return counter.count, None
     result = xlsx_write(counter, spec.columns, out, sheet_title=spec.name)
     return result.rows_written, result
 
@@ -234,9 +229,9 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
     try:
         if bar_context is not None:
             with bar_context as bar:
-                count, xlsx = _write_export(entity, fmt, search, out, bar)
+                count, xlsx = write_export(entity, fmt, search, out, bar)
         else:
-            count, xlsx = _write_export(entity, fmt, search, out, None)
+            count, xlsx = write_export(entity, fmt, search, out)
         out.flush()
     except BaseException:
         if not to_stdout:

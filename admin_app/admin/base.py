@@ -19,12 +19,12 @@ from urllib.parse import urlencode
 from flask import Response, abort, flash, g, has_request_context, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla import ModelView, tools
+from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
-from sqlalchemy import Column, Integer, Numeric, String, false, func, literal_column, or_, select
+from sqlalchemy import Column, String, func, literal_column, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import MANYTOONE, ONETOMANY, joinedload
@@ -39,7 +39,8 @@ from admin_app.admin.validators import parse_id, parse_ids, without_nul
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
 from admin_app.models import ROLES, utcnow
-from admin_app.services.export import EXPORTS, ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
+from admin_app.services.export import ExportSpec, build_statement, csv_stream, iter_rows, search_clause, xlsx_write
+from admin_app.services.export_specs import EXPORTS
 
 log = logging.getLogger(__name__)
 
@@ -171,26 +172,6 @@ class EstimatedCount(int):
 
     def __str__(self) -> str:
         return f"about {int(self):,}"
-
-
-def contains(column: Any, pattern: str) -> Any:
-    """Case-insensitive LIKE. SQLite's LIKE already ignores (ASCII) case, and is four times
-    faster without the ``lower()`` SQLAlchemy's ``ilike`` wraps around both sides there."""
-    if db.engine.dialect.name == "sqlite":
-        return column.like(pattern)
-    return column.ilike(pattern)
-
-
-def _related_match(path: tuple[Any, ...], columns: list[Any], pattern: str) -> Any:
-    """``fk IN (SELECT pk FROM target WHERE column LIKE pattern ...)`` along a relationship path."""
-    *leading, last = path
-    condition = or_(*(contains(column, pattern) for column in columns))
-    ids = select(*last.property.remote_side).where(condition)
-    match = next(iter(last.property.local_columns)).in_(ids)
-    for step in reversed(leading):
-        ids = select(*step.property.remote_side).where(match)
-        match = next(iter(step.property.local_columns)).in_(ids)
-    return match
 
 
 class ShopBaseView(RoleAccessMixin, BaseView):
@@ -401,28 +382,12 @@ class ShopModelView(RoleAccessMixin, ModelView):
         return CappedCount(max(COUNT_CAP, (page + 2) * (page_size or 1)))
 
     def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str) -> Any:
-        """Every word must match some searchable column. Related columns (``user.username``)
-        are matched with ``fk IN (SELECT id FROM related WHERE ...)`` instead of a join that
-        makes the database scan every order for every search; numeric columns match whole
-        numbers exactly (order 12 does not find orders 112 and 1203)."""
-        for term in search.split():
-            pattern = tools.parse_like_term(term)
-            own: list[Any] = []
-            related: dict[Any, list[Any]] = {}
-            for column, path in self._search_fields:
-                if path:
-                    related.setdefault(tuple(path), []).append(column)
-                elif isinstance(column.type, (Integer, Numeric)):
-                    if parse_id(term) is not None:
-                        own.append(column == int(term))
-                else:
-                    own.append(contains(column, pattern))
-            for path, columns in related.items():
-                own.append(_related_match(path, columns, pattern))
-            condition = or_(*own) if own else false()
+        """The export specification's search (:func:`search_clause`), the same for the list,
+        its export and ``manage.py export``."""
+        condition = search_clause(self.export_spec(), search)
+        if condition is not None:
             query = query.filter(condition)
-            if count_query is not None:
-                count_query = count_query.filter(condition)
+            count_query = count_query.filter(condition) if count_query is not None else None
         return query, count_query, joins, count_joins
 
     def get_one(self, id: Any) -> Any:
@@ -527,21 +492,16 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def export_statement(self, spec: ExportSpec) -> Any:
         """Exactly the list's rows: its search, filters and sort, every page, as one statement.
 
-        Specs with plain rows (every column in SQL, see ``build_statement``) get the engine's
-        own SELECT: with a search or filter it is restricted to ``id IN (<the list's query>)``
-        (Flask-Admin's search and filter joins, and its soft-delete rule, which the Deleted
-        filter lifts); without, to live rows. The list's sort (or ``column_default_sort``) is
-        translated to attribute paths (``user.username`` uses the export's joined alias),
-        the primary key last. Other specs export the list's ORM query, as loaded objects.
+        The engine's statement, with a search or filter restricted to ``id IN (<the list's
+        query>)`` (the spec's search, Flask-Admin's filters and its soft-delete rule, which
+        the Deleted filter lifts); without, to live rows. The list's sort (or
+        ``column_default_sort``) is translated to attribute paths (``user.username`` uses the
+        export's joined alias), the primary key last.
         """
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         sort_column = sort[0] if sort else None
         primary_key = self.model.__mapper__.primary_key[0]
-        if not spec.plain_rows:
-            _count, query = self.get_list(0, sort_column, view_args.sort_desc, view_args.search,
-                                          view_args.filters, execute=False, page_size=0)
-            return query.order_by(primary_key.desc()).options(*spec.loader_options()).statement
 
         def sort_key(field: Any, joins: Any, descending: bool) -> Any:
             """A Flask-Admin sort field (attribute, column, or one reached through ``joins``)
@@ -584,8 +544,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
             abort(404)
         spec = self.export_spec()
         statement = self.export_statement(spec)
-        # The generator opens its own session: it runs after this request's context is gone.
-        rows = iter_rows(db.engine, statement, spec.columns)
+        # The generator pushes its own app context: it runs after this request's is gone.
+        rows = iter_rows(statement)
         filename = f"{self.endpoint}-{utcnow():%Y%m%d-%H%M}"
         if export_type == "csv":
             return Response(csv_stream(rows, spec.columns), mimetype="text/csv; charset=utf-8",
