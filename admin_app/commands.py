@@ -196,7 +196,7 @@ def write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar:
         for chunk in csv_stream(counter.rows, spec.columns, progress=counter.advance):
             out.write(chunk)
         return counter.count, None
-    result = xlsx_write(counter, spec.columns, out, sheet_title=spec.name)
+    result = xlsx_write(counter, spec.columns, out, sheet_title=spec.title)
     return result.rows_written, result
 
 
@@ -221,7 +221,7 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
     if sys.stderr.isatty():
         # A bar needs a total: one COUNT, only when someone is watching.
         total = db.session.scalar(count_statement(EXPORTS[entity], search=search)) or 0
-        bar_context = click.progressbar(length=total, label=f"Exporting {EXPORTS[entity].name}",
+        bar_context = click.progressbar(length=total, label=f"Exporting {EXPORTS[entity].title}",
                                         file=sys.stderr)
     # open_file("-") is Click's supported way to reach binary stdout (get_binary_stream is
     # deprecated in 8.5); it does not close stdout when we are done.
@@ -241,7 +241,7 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
     if not to_stdout:
         out.close()
         # stderr: standard output may be the data itself.
-        click.echo(f"Exported {count:,} {EXPORTS[entity].name} to {output}.", err=True)
+        click.echo(f"Exported {count:,} {EXPORTS[entity].title} to {output}.", err=True)
     if xlsx is not None and xlsx.truncated:
         raise click.ClickException(
             f"more than {xlsx.row_cap:,} rows (Excel's limit): the file holds only the first "

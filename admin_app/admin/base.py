@@ -39,8 +39,9 @@ from admin_app.admin.validators import parse_id, parse_ids, without_nul
 from admin_app.auth.forms import PAGE_SIZES
 from admin_app.extensions import db
 from admin_app.models import ROLES, utcnow
-from admin_app.services.export import ExportSpec, build_statement, csv_stream, iter_rows, search_clause, xlsx_write
+from admin_app.services.export import ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
 from admin_app.services.export_specs import EXPORTS
+from admin_app.services.search import search_clause
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +385,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str) -> Any:
         """The export specification's search (:func:`search_clause`), the same for the list,
         its export and ``manage.py export``."""
-        condition = search_clause(self.export_spec(), search)
+        spec = self.export_spec()
+        condition = search_clause(spec.model, spec.search_columns, search)
         if condition is not None:
             query = query.filter(condition)
             count_query = count_query.filter(condition) if count_query is not None else None

@@ -1,20 +1,13 @@
 """The export engine: one definition per export, one row path, CSV and XLSX.
 
-- :class:`ExportSpec` is an entity's one definition: its columns (:class:`ExportColumn`),
-  the columns its search matches, its filters and its default sort. The admin views take
-  their search and filter columns from it, the views' exports and ``manage.py export`` their
-  columns, so the list, its export and the CLI agree (:data:`EXPORTS` holds every spec).
-- :func:`search_clause` is the one search: every word must match some search column
-  (case-insensitive substring; a whole number also matches numeric columns exactly).
-- :func:`build_statement` turns a spec, a search, filters and a sort into one ORM-enabled
-  ``select()``: one value per column, many-to-one links as outer joins to aliases,
-  collections as one aggregated cell, no ORM objects built.
-- :func:`iter_rows` runs it through the ORM Session (``db.session.execute``), so session
-  events such as ``do_orm_execute`` criteria apply, in batches over a server-side cursor,
-  inside an app context of its own: a streamed response outlives the request's context.
-- :func:`format_cell` is the one formatting rule (money, numbers, ISO dates in UTC, yes/no,
-  and the formula-injection guard); :func:`csv_stream` applies it a column at a time and
-  writes with ``csv.writer``; :func:`xlsx_write` writes typed cells with openpyxl.
+- :class:`ExportSpec`, an entity's one definition: columns, search columns, filters and
+  default sort (``export_specs.EXPORTS``). The views take their search and filter columns
+  from it; their exports and ``manage.py export`` its columns and :func:`search_clause`.
+- :func:`build_statement`: one ORM-enabled ``select()`` per export, one value per column
+  (many-to-one links as outer joins to aliases, a collection as one aggregated cell).
+- :func:`iter_rows`: its rows through ``db.session`` (so ``do_orm_execute`` hooks apply),
+  in batches over a server-side cursor, in an app context of its own.
+- :func:`format_cell`, the one formatting rule; :func:`csv_stream` and :func:`xlsx_write`.
 
 Typical use (what ``manage.py export`` does)::
 
@@ -43,14 +36,14 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy import Integer, Numeric, Select, and_, case, false, func, inspect, null, or_, select, type_coerce
+from sqlalchemy import Numeric, Select, case, func, inspect, null, select, type_coerce
 from sqlalchemy.ext.hybrid import HybridExtensionType
 from sqlalchemy.orm import Bundle, aliased
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from admin_app.extensions import db
+from admin_app.services.search import search_clause
 
 Kind = Literal["text", "money", "int", "datetime", "date", "bool"]
 KINDS: tuple[Kind, ...] = ("text", "money", "int", "datetime", "date", "bool")
@@ -68,19 +61,15 @@ CENT = Decimal("0.01")
 MONEY_SQL = Numeric(12, 2)  # sums of Numeric(10, 2) can exceed 10 digits
 
 
-# --------------------------------------------------------------------------- definitions
+# -- definitions -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ExportColumn:
-    """One exported column: a label, an attribute path and a *kind* that drives formatting.
-
-    ``source`` is a path from the entity: a column or hybrid (``"total"``), through
-    many-to-one links (``"user.username"``: empty where a link is ``None``) or, last, one
-    collection (``"tags.name"``: the members' values in one cell, ``", "``-separated, in the
-    relationship's order). ``sql`` replaces the path's SQL where it does not fit: a callable
-    taking ``at``, the statement's resolver (``at("product.price")``).
-    """
+    """A label, a *kind* that drives formatting, and an attribute path: a column or hybrid
+    (``"total"``), through many-to-one links (``"user.username"``, empty where a link is
+    ``None``), or ending in one collection (``"tags.name"``: one ``", "``-separated cell).
+    ``sql`` replaces the path's SQL: a callable taking the resolver ``at("product.price")``."""
 
     label: str
     source: str
@@ -102,16 +91,10 @@ SortKey = tuple[str, bool]  # (attribute path, descending)
 
 @dataclass(frozen=True)
 class ExportSpec:
-    """An entity's one definition: what its list searches and filters, what it exports.
-
-    - ``search_columns``: attribute paths (the view's ``column_searchable_list``), see
-      :func:`search_clause`.
-    - ``filters``: the list's filter columns (the view's ``column_filters``).
-    - ``default_sort``: ``(path, descending)`` pairs for ``manage.py export``; the primary key
-      is always added as a tie-breaker. A view's export follows the list's own sort.
-    - ``computed``: SQL for attribute names that the model computes in Python, selected
-      instead of them (order totals from the stored subtotal).
-    """
+    """An entity's one definition. ``search_columns`` and ``filters`` are the list's
+    (``column_searchable_list``, ``column_filters``); ``default_sort`` is the command's
+    (a view's export follows the list's sort); ``computed`` gives SQL for names the model
+    computes in Python (order totals from the stored subtotal)."""
 
     model: type
     title: str
@@ -121,88 +104,15 @@ class ExportSpec:
     default_sort: tuple[SortKey, ...] = ()
     computed: Callable[[], dict[str, Any]] | None = None
 
-    @property
-    def name(self) -> str:
-        return self.title
 
-
-# --------------------------------------------------------------------------- search
-
-
-def _like(column: Any, pattern: str) -> ColumnElement[bool]:
-    # SQLite's LIKE already ignores (ASCII) case, and is four times faster without the
-    # lower() that ilike() wraps around both sides there.
-    if db.engine.dialect.name == "sqlite":
-        return column.like(pattern, escape="\\")
-    return column.ilike(pattern, escape="\\")
-
-
-def _contains_pattern(word: str) -> str:
-    """``%word%`` with the wildcards typed in the search taken literally."""
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _related_match(model: Any, links: Sequence[str], names: Sequence[str], pattern: str) -> ColumnElement[bool]:
-    """``fk IN (SELECT pk FROM target WHERE ...)`` along many-to-one links: no join, so
-    a search never makes the database scan every row of the list for every word."""
-    relationships = []
-    mapper = inspect(model)
-    for link in links:
-        relationship = mapper.relationships[link]
-        relationships.append(relationship)
-        mapper = relationship.mapper
-    target = mapper.class_
-    match: Any = or_(*(_like(getattr(target, name), pattern) for name in names))
-    for relationship in reversed(relationships):
-        if relationship.uselist:
-            raise ValueError(f"search path through the collection {relationship.key!r}")
-        ((local, remote),) = relationship.local_remote_pairs
-        match = local.in_(select(remote).where(match))
-    return match
-
-
-def _word_clause(spec: ExportSpec, word: str) -> ColumnElement[bool]:
-    model: Any = spec.model
-    # Up to 18 digits always fits a BIGINT: never an out-of-range bind on either database.
-    number = int(word) if word.isascii() and word.isdigit() and len(word) <= 18 else None
-    pattern = _contains_pattern(word)
-    alternatives: list[Any] = []
-    related: dict[tuple[str, ...], list[str]] = {}
-    for path in spec.search_columns:
-        *links, name = path.split(".")
-        if links:
-            related.setdefault(tuple(links), []).append(name)
-        elif isinstance(getattr(model, name).type, (Integer, Numeric)):
-            # A whole number matches exactly: order 12 does not find orders 112 and 1203.
-            if number is not None:
-                alternatives.append(getattr(model, name) == number)
-        else:
-            alternatives.append(_like(getattr(model, name), pattern))
-    alternatives += [_related_match(model, links, names, pattern) for links, names in related.items()]
-    return or_(*alternatives) if alternatives else false()
-
-
-def search_clause(spec: ExportSpec, text: str | None) -> ColumnElement[bool] | None:
-    """Every word of ``text`` must match some search column (case-insensitive substring;
-    ``%`` and ``_`` are literal); ``None`` for a blank search. The list, its export and
-    ``manage.py export`` all search with this."""
-    words = (text or "").replace("\x00", "").split()  # PostgreSQL cannot compare text holding NUL
-    if not words:
-        return None
-    return and_(*(_word_clause(spec, word) for word in words))
-
-
-# --------------------------------------------------------------------------- statements
+# -- statements --------------------------------------------------------------------------
 
 
 class _RowBundle(Bundle):
-    """All selected columns as one ORM entity whose value is the row's plain tuple.
-
-    Still an ORM-enabled select (session events apply), but the ORM neither builds a tuple
-    per row from per-column getters nor a second Row object from it: a single entity goes
-    straight through ``scalars()``. Overriding ``create_row_processor`` is Bundle's
-    documented extension point.
-    """
+    """The columns as one ORM entity whose value is the row's tuple: still an ORM select
+    (session events apply), but a single entity goes through ``scalars()`` without a
+    tuple from per-column getters and a second Row per row (a fifth of the ORM's cost).
+    ``create_row_processor`` is Bundle's documented extension point."""
 
     def create_row_processor(self, query: Any, procs: Any, labels: Any) -> Any:
         return tuple
@@ -218,8 +128,7 @@ class _Resolver:
         self.joins: list[tuple[Any, Any, Any]] = []  # (left, target, onclause), in order
 
     def entity(self, links: Sequence[str]) -> Any:
-        """The aliased, outer-joined entity at the end of many-to-one links (an alias, so
-        ``parent.name`` on categories or two paths to ``users`` never clash)."""
+        """The outer-joined alias at the end of many-to-one links (two paths never clash)."""
         key = tuple(links)
         if key not in self._entities:
             parent = self.entity(key[:-1])
@@ -230,7 +139,6 @@ class _Resolver:
         return self._entities[key]
 
     def at(self, path: str) -> Any:
-        """The SQL of an attribute path (see :class:`ExportColumn`)."""
         *links, name = path.split(".")
         if not links and name in self.computed:
             return self.computed[name]
@@ -249,26 +157,14 @@ class _Resolver:
 
     def column(self, column: ExportColumn) -> Any:
         expression = column.sql(self.at) if column.sql is not None else self.at(column.source)
-        # Values as the driver returns them (SQLite: text timestamps, REAL money):
-        # format_cell reads both forms, and skipping the type's result processing
-        # saves a fifth of a large export.
+        # Values as the driver returns them (SQLite: text timestamps, REAL money): format_cell
+        # reads both, and the types' result processing was a fifth of a large export.
         return type_coerce(expression, NullType())
 
-    def order_by(self, key: Any) -> Any:
-        if isinstance(key, tuple):
-            path, descending = key
-            return self.at(path).desc() if descending else self.at(path).asc()
-        return key
-
-    def apply_joins(self, statement: Select[Any]) -> Select[Any]:
-        for left, target, onclause in self.joins:
-            statement = statement.outerjoin_from(left, target, onclause)
-        return statement
 
 
 def _collection_cell(parent: Any, relationship: Any, name: str) -> Any:
-    """The values of ``name`` over a collection, in the relationship's order, joined by
-    ``", "``: one correlated subquery (``group_concat`` / ``string_agg``)."""
+    """``name`` over a collection, in the relationship's order, ``", "``-joined in SQL."""
     target: Any = relationship.mapper.class_
     members = select(getattr(target, name).label("value"))
     if relationship.secondary is not None:
@@ -286,7 +182,9 @@ def _base_columns(clause: Any) -> set[Any]:
 
 def _sort(spec: ExportSpec, resolver: _Resolver, order_by: Sequence[Any] | None) -> list[Any]:
     """ORDER BY clauses, the primary key last so the file is the same on every database."""
-    clauses = [resolver.order_by(key) for key in (spec.default_sort if order_by is None else order_by)]
+    keys = spec.default_sort if order_by is None else order_by
+    clauses = [(resolver.at(key[0]).desc() if key[1] else resolver.at(key[0]).asc()) if isinstance(key, tuple)
+               else key for key in keys]
     (primary_key,) = inspect(spec.model).primary_key
     if not any(primary_key in _base_columns(clause) for clause in clauses):
         descending = bool(clauses) and getattr(clauses[0], "modifier", None) is operators.desc_op
@@ -296,7 +194,7 @@ def _sort(spec: ExportSpec, resolver: _Resolver, order_by: Sequence[Any] | None)
 
 def _where(spec: ExportSpec, search: str | None, extra_where: Iterable[Any], include_deleted: bool) -> list[Any]:
     clauses = list(extra_where)
-    matched = search_clause(spec, search)
+    matched = search_clause(spec.model, spec.search_columns, search)
     if matched is not None:
         clauses.append(matched)
     if hasattr(spec.model, "deleted_at") and not include_deleted:
@@ -306,40 +204,36 @@ def _where(spec: ExportSpec, search: str | None, extra_where: Iterable[Any], inc
 
 def build_statement(spec: ExportSpec, search: str | None = None, extra_where: Iterable[Any] = (),
                     order_by: Sequence[Any] | None = None, *, include_deleted: bool = False) -> Select[Any]:
-    """The ``select()`` an export runs: live rows only, the search, filters, the sort.
-
-    ``extra_where`` adds filters (a view's list as ``Model.id IN (<its query>)``: give such
-    a subquery ``.correlate(None)``). ``order_by`` replaces the default sort: clauses
-    (``Product.price.desc()``) or ``(path, descending)`` pairs (``("user.username", False)``,
-    through the export's joined alias). ``include_deleted`` leaves out ``deleted_at IS
-    NULL`` (for an ``extra_where`` that already decides, such as the list's own query) and
-    says so to session events (the ``include_deleted`` execution option).
-    """
+    """The ``select()`` an export runs: live rows, the search, filters (``extra_where``; a
+    view's list as ``Model.id IN (<its query>.correlate(None))``) and the sort: clauses or
+    ``(path, descending)`` pairs, the primary key last. ``include_deleted`` drops
+    ``deleted_at IS NULL`` and says so to session hooks (the ``include_deleted`` option)."""
     resolver = _Resolver(spec)
     row = _RowBundle("row", *(resolver.column(column).label(f"c{index}") for index, column in enumerate(spec.columns)),
                      single_entity=True)
     sort = _sort(spec, resolver, order_by)
-    statement = resolver.apply_joins(select(row).select_from(spec.model))
+    statement = select(row).select_from(spec.model)
+    for left, target, onclause in resolver.joins:
+        statement = statement.outerjoin_from(left, target, onclause)
     statement = statement.where(*_where(spec, search, extra_where, include_deleted)).order_by(*sort)
     return statement.execution_options(include_deleted=True) if include_deleted else statement
 
 
 def count_statement(spec: ExportSpec, search: str | None = None,
                     extra_where: Iterable[Any] = ()) -> Select[tuple[int]]:
-    """``SELECT count(*)`` of the rows :func:`build_statement` exports (a progress bar's total)."""
+    """``SELECT count(*)`` of the rows :func:`build_statement` exports (a progress bar)."""
     return select(func.count()).select_from(spec.model).where(*_where(spec, search, extra_where, False))
 
 
-# --------------------------------------------------------------------------- rows
+# -- rows --------------------------------------------------------------------------------
 
 
 def iter_rows(statement: Select[Any], batch_size: int = DEFAULT_BATCH_SIZE,
               app: Flask | None = None) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``statement`` as tuples, ``batch_size`` at a time over a server-side
-    cursor, read through ``db.session`` of an app context the generator pushes itself:
-    it keeps working after Flask has torn down the request's context (a streamed body),
-    and in any thread. Closing it early (a client that goes away) ends the context, and so
-    gives the connection back. ``app`` defaults to the current app, taken now."""
+    """The rows of ``statement``, ``batch_size`` at a time over a server-side cursor, read
+    by ``db.session`` in an app context the generator pushes itself (of ``app``, default the
+    current one): it outlives the request's context (a streamed body), in any thread.
+    Closing it early ends that context and so gives the connection back."""
     return _session_rows(app or current_app._get_current_object(), statement, batch_size)
 
 
@@ -353,7 +247,7 @@ def _session_rows(app: Flask, statement: Select[Any], batch_size: int) -> Iterat
             result.close()
 
 
-# --------------------------------------------------------------------------- formatting
+# -- formatting --------------------------------------------------------------------------
 
 
 def neutralise(text: str) -> str:
@@ -367,8 +261,7 @@ def _to_utc(value: datetime) -> datetime:
 
 
 def _money(value: Any) -> Decimal | None:
-    """An amount in cents, or None if ``value`` is none. A float is what SQLite returns for
-    a ``Numeric`` column: read as SQLAlchemy reads it there, ``Decimal("%.2f" % value)``."""
+    """An amount in cents, or None. A float (SQLite's REAL) is read as SQLAlchemy reads it."""
     if isinstance(value, bool):
         return None
     try:
@@ -390,9 +283,7 @@ def _datetime(value: Any) -> datetime | None:
 
 def _date(value: Any) -> date | None:
     moment = _datetime(value)
-    if moment is not None:
-        return moment.date()
-    return value if isinstance(value, date) else None
+    return moment.date() if moment is not None else value if isinstance(value, date) else None
 
 
 def _int(value: Any) -> int | None:
@@ -405,20 +296,15 @@ def _int(value: Any) -> int | None:
 
 # What each kind makes of a value (None: it is not one), and how that is written as text.
 _TYPED: dict[str, Callable[[Any], Any]] = {"money": _money, "int": _int, "datetime": _datetime, "date": _date}
-_TEXT: dict[str, Callable[[Any], str]] = {
-    "money": "{:f}".format, "int": str, "date": date.isoformat,
-    "datetime": lambda moment: moment.isoformat(timespec="seconds"),
-}
+_TEXT: dict[str, Callable[[Any], str]] = {"money": "{:f}".format, "int": str, "date": date.isoformat,
+                                          "datetime": lambda moment: moment.isoformat(timespec="seconds")}
 
 
 def format_cell(value: Any, kind: Kind = "text") -> str:
-    """The text of one CSV cell (and of XLSX text cells): the rule both formats share.
-
-    money ``12.50``; int ``42``; datetime ISO 8601 in UTC with offset
-    (``2026-11-25T14:53:56+00:00``); date ``2026-11-25``; bool ``yes``/``no``; ``None`` empty.
-    Values may be typed or as SQLite stores them (a REAL amount, a timestamp's text).
-    Genuine numbers stay numbers (``-12.50``); anything else is text and is neutralised.
-    """
+    """The text of one cell, typed or as SQLite stores it (REAL money, a timestamp's text):
+    money ``12.50``; int ``42``; datetime ``2026-11-25T14:53:56+00:00`` (UTC); date
+    ``2026-11-25``; bool ``yes``/``no``; ``None`` empty. Numbers stay numbers (``-12.50``);
+    anything else is text, neutralised."""
     if value is None:
         return ""
     if kind == "bool":
@@ -434,7 +320,6 @@ def format_cell(value: Any, kind: Kind = "text") -> str:
 
 # A column of a batch is formatted at once where its values have the usual form (the
 # result is format_cell's, cell for cell); otherwise format_cell runs per cell.
-ColumnFormatter = Callable[[Sequence[Any]], Sequence[Any] | None]
 _FORMULA_FIRST = frozenset(FORMULA_PREFIXES)  # every prefix is one character
 _NONE = type(None)
 # SQLite's text for a UTCDateTime (naive UTC, microseconds); ASCII digits, plausible fields.
@@ -484,10 +369,9 @@ def _bool_column(values: Sequence[Any]) -> Sequence[Any] | None:
     return list(map(_YES_NO.__getitem__, values))
 
 
-_COLUMN_FORMATTERS: dict[str, ColumnFormatter] = {
+_COLUMN_FORMATTERS: dict[str, Callable[[Sequence[Any]], Sequence[Any] | None]] = {
     "int": _int_column, "text": _text_column, "money": _money_column, "datetime": _datetime_column,
-    "bool": _bool_column,
-}
+    "bool": _bool_column}
 
 
 def format_column(values: Sequence[Any], kind: Kind) -> Sequence[Any]:
@@ -498,47 +382,28 @@ def format_column(values: Sequence[Any], kind: Kind) -> Sequence[Any]:
     return formatted if formatted is not None else [format_cell(value, kind) for value in values]
 
 
-# --------------------------------------------------------------------------- CSV
-
-
-def _batches(rows: Iterator[Sequence[Any]], sizes: Callable[[], int]) -> Iterator[list[Sequence[Any]]]:
-    while batch := list(islice(rows, sizes())):
-        yield batch
+# -- CSV ---------------------------------------------------------------------------------
 
 
 def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
                chunk_chars: int = CSV_CHUNK_CHARS,
                progress: Callable[[int], Any] | None = None) -> Iterator[bytes]:
-    """CSV (RFC 4180, ``csv.writer``) as UTF-8 bytes: a BOM (so Excel reads UTF-8) and the
-    header first, at once (the download starts before the query runs), then ~``chunk_chars``
-    per chunk: as many rows as fit, read and formatted a column at a time. ``progress`` is
-    told how many more rows were written, chunk by chunk (a progress bar).
-
-    Closing this generator early closes ``rows`` too (and so :func:`iter_rows`' session).
-    """
-    buffer = io.StringIO()
+    """CSV (``csv.writer``'s) as UTF-8 with a BOM (for Excel): the header at once, then
+    ~``chunk_chars`` per chunk, as many rows as fit, formatted a column at a time.
+    ``progress`` is told how many more rows were written. Closing it closes ``rows``."""
+    buffer, source = io.StringIO(), iter(rows)
     writer = csv.writer(buffer)
     written = [0, 0]  # rows, characters
-
-    def rows_that_fit() -> int:
-        per_row = written[1] / written[0] if written[0] else CSV_ROW_GUESS
-        return max(1, int((chunk_chars - buffer.tell()) / per_row))
-
     try:
         writer.writerow([neutralise(column.header) for column in columns])
         yield codecs.BOM_UTF8 + _drain(buffer)
-        for batch in _batches(iter(rows), rows_that_fit):
-            if set(map(len, batch)) != {len(columns)}:
-                raise ValueError(f"rows must have {len(columns)} values, one per column")
+        per_row = CSV_ROW_GUESS
+        while batch := list(islice(source, max(1, int((chunk_chars - buffer.tell()) / per_row)))):
             before = buffer.tell()
-            cells = [format_column(values, column.kind) for values, column in zip(zip(*batch), columns, strict=True)]
-            lines = csv_lines(cells)
-            if lines is None:
-                writer.writerows(zip(*cells))
-            else:
-                buffer.write("\r\n".join(lines) + "\r\n")
+            _write_batch(writer, buffer, batch, columns)
             written[0] += len(batch)
             written[1] += buffer.tell() - before
+            per_row = written[1] / written[0]
             if progress is not None:
                 progress(len(batch))
             if buffer.tell() >= chunk_chars:
@@ -551,12 +416,22 @@ def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
             close()
 
 
+def _write_batch(writer: Any, buffer: io.StringIO, batch: list[Sequence[Any]], columns: Sequence[ExportColumn]) -> None:
+    if set(map(len, batch)) != {len(columns)}:
+        raise ValueError(f"rows must have {len(columns)} values, one per column")
+    cells = [format_column(values, column.kind) for values, column in zip(zip(*batch), columns, strict=True)]
+    lines = csv_lines(cells)
+    if lines is None:
+        writer.writerows(zip(*cells))
+    else:
+        buffer.write("\r\n".join(lines) + "\r\n")
+
+
 def csv_lines(cells: Sequence[Sequence[Any]]) -> list[str] | None:
-    """The lines ``csv.writer`` writes for a batch (one sequence of cells per column),
-    joined directly when no cell needs quoting: only text and ints, at least two columns,
-    no comma, quote, CR or LF. ``None`` if the batch needs the writer. (The writer calls a
-    function for every character it writes: a third of a large export's CPU time, see
-    bench/README.md.)"""
+    """``csv.writer``'s lines for a batch (cells by column), joined directly where no cell
+    needs quoting (text and ints only, two columns or more, no comma, quote, CR or LF);
+    else None. The writer calls a function per character: a third of a large export's
+    instructions (bench/README.md)."""
     if len(cells) < 2:
         return None
     texts = []
@@ -580,13 +455,12 @@ def _drain(buffer: io.StringIO) -> bytes:
     return data
 
 
-# --------------------------------------------------------------------------- XLSX
+# -- XLSX --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class XlsxResult:
-    """What :func:`xlsx_write` wrote. ``truncated`` means more rows existed than ``row_cap``:
-    the file holds the first ``rows_written`` rows only (tell the user; CSV has no cap)."""
+    """``truncated``: more rows existed than ``row_cap``, the file holds the first ``rows_written``."""
 
     rows_written: int
     truncated: bool
@@ -602,13 +476,7 @@ _XLSX_VALUE: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _xlsx_text(value: Any, kind: Kind) -> str:
-    text = format_cell(value, kind)
-    # openpyxl refuses control characters Excel cannot store; Excel refuses huge cells.
-    return ILLEGAL_CHARACTERS_RE.sub("", text)[:XLSX_MAX_CELL_CHARS]
-
-
-def _xlsx_cell(sheet: Any, value: Any, kind: Kind) -> WriteOnlyCell:
+def _xlsx_cell(sheet: Any, value: Any, kind: Kind, font: Font | None = None) -> WriteOnlyCell:
     """A typed cell (a number, a date) where the value is one, else neutralised text that
     is explicitly a string, so openpyxl never stores it as a formula."""
     typed = _XLSX_VALUE[kind](value) if value is not None and kind in _XLSX_VALUE else None
@@ -616,20 +484,20 @@ def _xlsx_cell(sheet: Any, value: Any, kind: Kind) -> WriteOnlyCell:
         cell = WriteOnlyCell(sheet, value=typed)
         cell.number_format = _NUMBER_FORMATS[kind]
         return cell
-    cell = WriteOnlyCell(sheet, value=_xlsx_text(value, kind) if value is not None else None)
+    # openpyxl refuses control characters Excel cannot store; Excel refuses huge cells.
+    text = ILLEGAL_CHARACTERS_RE.sub("", format_cell(value, kind))[:XLSX_MAX_CELL_CHARS]
+    cell = WriteOnlyCell(sheet, value=text if value is not None else None)
     if value is not None:
         cell.data_type = "s"
+    if font is not None:
+        cell.font = font
     return cell
 
 
 def xlsx_write(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn], fileobj: IO[bytes] | str,
                row_cap: int = XLSX_MAX_ROWS - 1, sheet_title: str = "Export") -> XlsxResult:
-    """Write ``rows`` as an .xlsx workbook (openpyxl write-only mode) to ``fileobj``.
-
-    At most ``row_cap`` data rows (default: Excel's limit); if more exist, writing stops,
-    the file is still valid, and the result says ``truncated=True``: tell the user.
-    ``rows`` is closed (if it can be) when done, so an :func:`iter_rows` session ends here.
-    """
+    """``rows`` as an .xlsx workbook (openpyxl write-only) with typed cells, at most
+    ``row_cap`` rows (more: ``truncated=True``, tell the user). ``rows`` is closed after."""
     if not 0 < row_cap <= XLSX_MAX_ROWS - 1:
         raise ValueError(f"row_cap must be between 1 and {XLSX_MAX_ROWS - 1:,}")
     workbook = Workbook(write_only=True)
@@ -637,10 +505,7 @@ def xlsx_write(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn], f
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(_WIDTHS[column.kind], len(column.header) + 2)
     sheet.freeze_panes = "A2"
-    header = [_xlsx_cell(sheet, column.header, "text") for column in columns]
-    for cell in header:
-        cell.font = Font(bold=True)
-    sheet.append(header)
+    sheet.append([_xlsx_cell(sheet, column.header, "text", Font(bold=True)) for column in columns])
     kinds = [column.kind for column in columns]
     written, remaining = 0, iter(rows)
     try:
