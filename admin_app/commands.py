@@ -143,6 +143,7 @@ cli_commands = [create_user_command, seed_demo_command, demo_command, check_conf
 # Appended as its own section (imports included) so it merges cleanly with other commands.
 
 from collections.abc import Iterator as _Iterator  # noqa: E402
+from contextlib import nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import IO, Any  # noqa: E402
 
@@ -200,6 +201,14 @@ def write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar:
     return result.rows_written, result
 
 
+def _export_progress(entity: str, search: str | None) -> Any:
+    """A progress bar on a terminal (its total costs one COUNT, only when someone watches)."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    total = db.session.scalar(count_statement(EXPORTS[entity], search=search)) or 0
+    return click.progressbar(length=total, label=f"Exporting {EXPORTS[entity].title}", file=sys.stderr)
+
+
 @click.command("export")
 @click.argument("entity", type=click.Choice(sorted(EXPORTS)), metavar="ENTITY")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
@@ -208,30 +217,24 @@ def write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar:
               help="File to write; standard output when omitted or '-'.")
 @with_appcontext
 def export_command(entity: str, fmt: str, search: str | None, output: str | None) -> None:
-    """Export ENTITY (live rows only, newest first) as CSV or XLSX.
+    """Export ENTITY (live rows only, mostly newest first) as CSV or XLSX.
 
-    ENTITY is one of: address, cartitem, category, comment, customer, order, orderitem,
-    post, product, tag. CSV is UTF-8 with a BOM; cells a spreadsheet would run as a formula
-    start with '. XLSX holds at most 1,048,576 rows (more: an error after writing them).
+    ENTITY is one of: address, auditlog, cartitem, category, comment, customer, employee,
+    order, orderitem, post, product, tag. The columns and the search are the back office's
+    (the same search gives the list's rows). CSV is UTF-8 with a BOM; cells a spreadsheet
+    would run as a formula start with '. XLSX holds at most 1,048,576 rows (more: an error
+    after writing them).
     """
     to_stdout = output in (None, "-")
     if to_stdout and fmt == "xlsx" and sys.stdout.isatty():
         raise click.UsageError("XLSX is binary: redirect standard output or use --output FILE.")
-    bar_context: Any = None
-    if sys.stderr.isatty():
-        # A bar needs a total: one COUNT, only when someone is watching.
-        total = db.session.scalar(count_statement(EXPORTS[entity], search=search)) or 0
-        bar_context = click.progressbar(length=total, label=f"Exporting {EXPORTS[entity].title}",
-                                        file=sys.stderr)
+    bar_context = _export_progress(entity, search)
     # open_file("-") is Click's supported way to reach binary stdout (get_binary_stream is
     # deprecated in 8.5); it does not close stdout when we are done.
     out: IO[bytes] = click.open_file(output or "-", "wb")
     try:
-        if bar_context is not None:
-            with bar_context as bar:
-                count, xlsx = write_export(entity, fmt, search, out, bar)
-        else:
-            count, xlsx = write_export(entity, fmt, search, out)
+        with bar_context as bar:
+            count, xlsx = write_export(entity, fmt, search, out, bar)
         out.flush()
     except BaseException:
         if not to_stdout:

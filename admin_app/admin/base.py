@@ -496,49 +496,45 @@ class ShopModelView(RoleAccessMixin, ModelView):
 
         The engine's statement, with a search or filter restricted to ``id IN (<the list's
         query>)`` (the spec's search, Flask-Admin's filters and its soft-delete rule, which
-        the Deleted filter lifts); without, to live rows. The list's sort (or
-        ``column_default_sort``) is translated to attribute paths (``user.username`` uses the
-        export's joined alias), the primary key last.
+        the Deleted filter lifts); without, to live rows; in the list's order.
         """
         view_args = self._get_list_extra_args()
-        sort = self._get_column_by_idx(view_args.sort)
-        sort_column = sort[0] if sort else None
-        primary_key = self.model.__mapper__.primary_key[0]
-
-        def sort_key(field: Any, joins: Any, descending: bool) -> Any:
-            """A Flask-Admin sort field (attribute, column, or one reached through ``joins``)
-            as a ``(path, descending)`` pair, or as a clause if it is no attribute path."""
-            key = getattr(field, "key", None)
-            if joins:
-                return (".".join([join.key for join in joins] + [key]), descending)
-            if isinstance(field, str):
-                return (field, descending)
-            if key is not None and hasattr(self.model, key):
-                return (key, descending)
-            return field.desc() if descending else field.asc()
-
-        order_by: list[Any] = []
-        if sort_column is not None and sort_column in self._sortable_columns:
-            fields = self._sortable_columns[sort_column]
-            joins = self._sortable_joins.get(sort_column)
-            if isinstance(fields, list):
-                order_by = [sort_key(field, join, bool(view_args.sort_desc))
-                            for field, join in zip(fields, joins or [None] * len(fields), strict=True)]
-            else:
-                order_by = [sort_key(fields, joins, bool(view_args.sort_desc))]
-        else:
-            order_by = [sort_key(field, joins, bool(descending))
-                        for field, joins, descending in self._get_default_order()]
-
         extra_where: list[Any] = []
         narrowed = bool(view_args.search) or bool(view_args.filters)
         if narrowed:
+            primary_key = self.model.__mapper__.primary_key[0]
             _count, query = self.get_list(0, None, False, view_args.search, view_args.filters,
                                           execute=False, page_size=0)
             ids = query.with_entities(primary_key).order_by(None).statement.correlate(None)
             extra_where.append(primary_key.in_(ids))
-        return build_statement(spec, extra_where=extra_where, order_by=order_by or None,
+        return build_statement(spec, extra_where=extra_where, order_by=self.export_order_by(view_args) or None,
                                include_deleted=narrowed)
+
+    def export_order_by(self, view_args: Any) -> list[Any]:
+        """The list's sort (or ``column_default_sort``) as the engine's sort keys:
+        ``user.username`` is sorted through the export's joined alias."""
+        sort = self._get_column_by_idx(view_args.sort)
+        sort_column = sort[0] if sort else None
+        if sort_column is None or sort_column not in self._sortable_columns:
+            return [self._export_sort_key(field, joins, bool(descending))
+                    for field, joins, descending in self._get_default_order()]
+        fields, joins = self._sortable_columns[sort_column], self._sortable_joins.get(sort_column)
+        if not isinstance(fields, list):
+            fields, joins = [fields], [joins]
+        return [self._export_sort_key(field, join, bool(view_args.sort_desc))
+                for field, join in zip(fields, joins or [None] * len(fields), strict=True)]
+
+    def _export_sort_key(self, field: Any, joins: Any, descending: bool) -> Any:
+        """A Flask-Admin sort field (attribute, column, or one reached through ``joins``)
+        as a ``(path, descending)`` pair, or as a clause if it is no attribute path."""
+        key = getattr(field, "key", None)
+        if joins:
+            return (".".join([join.key for join in joins] + [key]), descending)
+        if isinstance(field, str):
+            return (field, descending)
+        if key is not None and hasattr(self.model, key):
+            return (key, descending)
+        return field.desc() if descending else field.asc()
 
     @expose("/export/<export_type>/")
     def export(self, export_type: str) -> Any:

@@ -61,9 +61,6 @@ CENT = Decimal("0.01")
 MONEY_SQL = Numeric(12, 2)  # sums of Numeric(10, 2) can exceed 10 digits
 
 
-# -- definitions -------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class ExportColumn:
     """A label, a *kind* that drives formatting, and an attribute path: a column or hybrid
@@ -82,8 +79,7 @@ class ExportColumn:
 
     @property
     def header(self) -> str:
-        """The header shown to users; datetimes are exported in UTC and say so."""
-        return f"{self.label} (UTC)" if self.kind == "datetime" else self.label
+        return f"{self.label} (UTC)" if self.kind == "datetime" else self.label  # datetimes are in UTC
 
 
 SortKey = tuple[str, bool]  # (attribute path, descending)
@@ -103,9 +99,6 @@ class ExportSpec:
     filters: tuple[str, ...] = ()
     default_sort: tuple[SortKey, ...] = ()
     computed: Callable[[], dict[str, Any]] | None = None
-
-
-# -- statements --------------------------------------------------------------------------
 
 
 class _RowBundle(Bundle):
@@ -193,13 +186,10 @@ def _sort(spec: ExportSpec, resolver: _Resolver, order_by: Sequence[Any] | None)
 
 
 def _where(spec: ExportSpec, search: str | None, extra_where: Iterable[Any], include_deleted: bool) -> list[Any]:
-    clauses = list(extra_where)
-    matched = search_clause(spec.model, spec.search_columns, search)
-    if matched is not None:
-        clauses.append(matched)
+    clauses = [*extra_where, search_clause(spec.model, spec.search_columns, search)]
     if hasattr(spec.model, "deleted_at") and not include_deleted:
         clauses.append(spec.model.deleted_at.is_(None))
-    return clauses
+    return [clause for clause in clauses if clause is not None]
 
 
 def build_statement(spec: ExportSpec, search: str | None = None, extra_where: Iterable[Any] = (),
@@ -219,13 +209,9 @@ def build_statement(spec: ExportSpec, search: str | None = None, extra_where: It
     return statement.execution_options(include_deleted=True) if include_deleted else statement
 
 
-def count_statement(spec: ExportSpec, search: str | None = None,
-                    extra_where: Iterable[Any] = ()) -> Select[tuple[int]]:
+def count_statement(spec: ExportSpec, search: str | None = None, extra_where: Iterable[Any] = ()) -> Select[Any]:
     """``SELECT count(*)`` of the rows :func:`build_statement` exports (a progress bar)."""
     return select(func.count()).select_from(spec.model).where(*_where(spec, search, extra_where, False))
-
-
-# -- rows --------------------------------------------------------------------------------
 
 
 def iter_rows(statement: Select[Any], batch_size: int = DEFAULT_BATCH_SIZE,
@@ -245,9 +231,6 @@ def _session_rows(app: Flask, statement: Select[Any], batch_size: int) -> Iterat
                 yield from partition
         finally:
             result.close()
-
-
-# -- formatting --------------------------------------------------------------------------
 
 
 def neutralise(text: str) -> str:
@@ -382,9 +365,6 @@ def format_column(values: Sequence[Any], kind: Kind) -> Sequence[Any]:
     return formatted if formatted is not None else [format_cell(value, kind) for value in values]
 
 
-# -- CSV ---------------------------------------------------------------------------------
-
-
 def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
                chunk_chars: int = CSV_CHUNK_CHARS,
                progress: Callable[[int], Any] | None = None) -> Iterator[bytes]:
@@ -453,9 +433,6 @@ def _drain(buffer: io.StringIO) -> bytes:
     buffer.seek(0)
     buffer.truncate()
     return data
-
-
-# -- XLSX --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
