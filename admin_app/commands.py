@@ -143,6 +143,7 @@ cli_commands = [create_user_command, seed_demo_command, demo_command, check_conf
 # Appended as its own section (imports included) so it merges cleanly with other commands.
 
 from collections.abc import Iterator as _Iterator  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from contextlib import nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import IO, Any  # noqa: E402
@@ -155,6 +156,7 @@ from admin_app.services.export import (  # noqa: E402
     xlsx_write,
 )
 from admin_app.services.export_specs import EXPORTS  # noqa: E402
+from admin_app.services.search import filter_clause  # noqa: E402
 
 _PROGRESS_STEP = 500  # redraw the bar every few hundred rows, not on every row
 
@@ -187,12 +189,23 @@ class _RowCounter:
             close()
 
 
-def write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar: Any = None) -> tuple[int, Any]:
-    """Write the export of ``entity`` (its specification's columns, search and default sort:
-    the rows the list and its export show for the same search) to ``out``; returns the
-    number of rows and, for XLSX, what :func:`xlsx_write` reports."""
+def export_filters(entity: str, filters: Sequence[str]) -> list[Any]:
+    """``NAME=VALUE`` filters of ``manage.py export`` (the list's filter columns, "equals")."""
     spec = EXPORTS[entity]
-    counter = _RowCounter(iter_rows(build_statement(spec, search=search)), bar)
+    try:
+        return [filter_clause(spec.model, spec.filters, assignment) for assignment in filters]
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--filter") from error
+
+
+def write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar: Any = None,
+                 filters: Sequence[str] = ()) -> tuple[int, Any]:
+    """Write the export of ``entity`` (its specification's columns, search, filters and
+    default sort: the rows the list and its export show for the same search and filters)
+    to ``out``; returns the number of rows and, for XLSX, what :func:`xlsx_write` reports."""
+    spec = EXPORTS[entity]
+    statement = build_statement(spec, search=search, extra_where=export_filters(entity, filters))
+    counter = _RowCounter(iter_rows(statement), bar)
     if fmt == "csv":
         for chunk in csv_stream(counter.rows, spec.columns, progress=counter.advance):
             out.write(chunk)
@@ -201,11 +214,12 @@ def write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar:
     return result.rows_written, result
 
 
-def _export_progress(entity: str, search: str | None) -> Any:
+def _export_progress(entity: str, search: str | None, filters: Sequence[str]) -> Any:
     """A progress bar on a terminal (its total costs one COUNT, only when someone watches)."""
     if not sys.stderr.isatty():
         return nullcontext()
-    total = db.session.scalar(count_statement(EXPORTS[entity], search=search)) or 0
+    where = export_filters(entity, filters)
+    total = db.session.scalar(count_statement(EXPORTS[entity], search=search, extra_where=where)) or 0
     return click.progressbar(length=total, label=f"Exporting {EXPORTS[entity].title}", file=sys.stderr)
 
 
@@ -213,10 +227,12 @@ def _export_progress(entity: str, search: str | None) -> Any:
 @click.argument("entity", type=click.Choice(sorted(EXPORTS)), metavar="ENTITY")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--search", help="Only rows matching this text (case-insensitive), as the admin list search.")
+@click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
+              help="Only rows whose NAME (one of the list's filter columns) equals VALUE; repeatable.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
               help="File to write; standard output when omitted or '-'.")
 @with_appcontext
-def export_command(entity: str, fmt: str, search: str | None, output: str | None) -> None:
+def export_command(entity: str, fmt: str, search: str | None, filters: tuple[str, ...], output: str | None) -> None:
     """Export ENTITY (live rows only, mostly newest first) as CSV or XLSX.
 
     ENTITY is one of: address, auditlog, cartitem, category, comment, customer, employee,
@@ -225,16 +241,17 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
     would run as a formula start with '. XLSX holds at most 1,048,576 rows (more: an error
     after writing them).
     """
+    export_filters(entity, filters)  # a bad --filter is refused before a file is opened
     to_stdout = output in (None, "-")
     if to_stdout and fmt == "xlsx" and sys.stdout.isatty():
         raise click.UsageError("XLSX is binary: redirect standard output or use --output FILE.")
-    bar_context = _export_progress(entity, search)
+    bar_context = _export_progress(entity, search, filters)
     # open_file("-") is Click's supported way to reach binary stdout (get_binary_stream is
     # deprecated in 8.5); it does not close stdout when we are done.
     out: IO[bytes] = click.open_file(output or "-", "wb")
     try:
         with bar_context as bar:
-            count, xlsx = write_export(entity, fmt, search, out, bar)
+            count, xlsx = write_export(entity, fmt, search, out, bar, filters)
         out.flush()
     except BaseException:
         if not to_stdout:

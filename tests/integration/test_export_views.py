@@ -248,3 +248,26 @@ def test_the_view_export_and_the_cli_export_give_the_same_rows_for_the_same_sear
         assert len(listed) - 1 == view_list_count(app, admin.client, entity, search), (entity, search)
         searched += 0 < len(listed) - 1 < len(view_export(admin.client, entity, None)) - 1
     assert searched, f"no search narrowed the {entity} export down"
+
+
+@pytest.mark.parametrize(("label", "path", "value"), [
+    ("Status", "status", "paid"), ("Total", "total", "6.50"), ("Shipping", "shipping_fee", "0.50"),
+    ("user / Users / Username", "user.username", "shopper07"), ("Status", "status", "nothing"),
+])
+def test_the_cli_filters_as_the_list_filters(app, staff_client, runner, shop, label, path, value):
+    """``manage.py export --filter NAME=VALUE`` takes the list's filter columns from the same
+    specification and keeps the rows the list's "equals" filter keeps."""
+    listed = exported(staff_client, {filter_arg(app, label, "equals"): value})
+    result = runner.invoke(args=["export", "order", "--filter", f"{path}={value}"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"), newline="")))
+    command = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert sorted(row["ID"] for row in command) == sorted(row["ID"] for row in listed)
+    assert (len(command) > 0) == (value != "nothing")
+
+
+def test_the_cli_refuses_a_filter_the_list_does_not_have(runner, db):
+    result = runner.invoke(args=["export", "order", "--filter", "notes=x"])
+    assert result.exit_code == 2 and "NAME one of: status, order_date" in result.output
+    result = runner.invoke(args=["export", "order", "--filter", "total=abc"])
+    assert result.exit_code == 2 and "total: 'abc' is not a valid value" in result.output
