@@ -23,11 +23,12 @@ import csv
 import io
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from itertools import islice
+from itertools import chain, islice
 from typing import IO, Any, Literal
 
 from flask import Flask, current_app
@@ -108,7 +109,7 @@ class _RowBundle(Bundle):
     ``create_row_processor`` is Bundle's documented extension point."""
 
     def create_row_processor(self, query: Any, procs: Any, labels: Any) -> Any:
-        return tuple
+        return lambda row: row  # the cursor's Row: no tuple built per row
 
 
 class _Resolver:
@@ -214,33 +215,36 @@ def count_statement(spec: ExportSpec, search: str | None = None, extra_where: It
     return select(func.count()).select_from(spec.model).where(*_where(spec, search, extra_where, False))
 
 
-def iter_rows(statement: Select[Any], batch_size: int = DEFAULT_BATCH_SIZE,
-              app: Flask | None = None) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``statement``, ``batch_size`` at a time over a server-side cursor, read
-    by ``db.session`` in an app context the generator pushes itself (of ``app``, default the
-    current one): it outlives the request's context (a streamed body), in any thread.
-    Closing it early ends that context and so gives the connection back."""
-    return _session_rows(app or current_app._get_current_object(), statement, batch_size)
+class Rows:
+    """:func:`iter_rows`' rows, iterated in C over the batches; ``close()`` ends the batches."""
+
+    def __init__(self, batches: Generator[Sequence[Any], None, None]) -> None:
+        self.batches, self._rows = batches, chain.from_iterable(batches)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._rows
+
+    def close(self) -> None:
+        self.batches.close()
 
 
-def _session_rows(app: Flask, statement: Select[Any], batch_size: int) -> Iterator[tuple[Any, ...]]:
+def iter_rows(statement: Select[Any], batch_size: int = DEFAULT_BATCH_SIZE, app: Flask | None = None) -> Rows:
+    """The rows of ``statement`` in batches over a server-side cursor, read by ``db.session``
+    in an app context of their own (``app``'s, default the current one): they outlive the
+    request's context (a streamed body), in any thread. ``close()`` releases the connection."""
+    return Rows(_session_batches(app or current_app._get_current_object(), statement, batch_size))
+
+
+def _session_batches(app: Flask, statement: Select[Any], batch_size: int) -> Generator[Sequence[Any], None, None]:
     with app.app_context():
         result = db.session.execute(statement.execution_options(yield_per=batch_size)).scalars()
-        try:
-            for partition in result.partitions():
-                yield from partition
-        finally:
-            result.close()
+        with closing(result):
+            yield from result.partitions()
 
 
 def neutralise(text: str) -> str:
     """Prefix ``'`` to text a spreadsheet would run as a formula (``=1+1``, ``@SUM(..)``)."""
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def _to_utc(value: datetime) -> datetime:
-    # Naive datetimes (SQLite's text, code outside the models) are UTC, as everywhere else.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _money(value: Any) -> Decimal | None:
@@ -261,7 +265,10 @@ def _datetime(value: Any) -> datetime | None:
             value = datetime.fromisoformat(value)
         except ValueError:
             return None
-    return _to_utc(value) if isinstance(value, datetime) else None
+    if not isinstance(value, datetime):
+        return None
+    # Naive datetimes (SQLite's text, code outside the models) are UTC, as everywhere else.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _date(value: Any) -> date | None:
@@ -270,11 +277,9 @@ def _date(value: Any) -> date | None:
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(value)
-    return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # What each kind makes of a value (None: it is not one), and how that is written as text.
@@ -301,8 +306,6 @@ def format_cell(value: Any, kind: Kind = "text") -> str:
     return neutralise(str(value))
 
 
-# A column of a batch is formatted at once where its values have the usual form (the
-# result is format_cell's, cell for cell); otherwise format_cell runs per cell.
 _FORMULA_FIRST = frozenset(FORMULA_PREFIXES)  # every prefix is one character
 _NONE = type(None)
 # SQLite's text for a UTCDateTime (naive UTC, microseconds); ASCII digits, plausible fields.
@@ -358,8 +361,8 @@ _COLUMN_FORMATTERS: dict[str, Callable[[Sequence[Any]], Sequence[Any] | None]] =
 
 
 def format_column(values: Sequence[Any], kind: Kind) -> Sequence[Any]:
-    """``format_cell`` of every value of one column (``None`` stays ``None`` and ints stay
-    ints, which ``csv.writer`` writes exactly so)."""
+    """``format_cell`` of every value of one column, at once where the values have their
+    usual form (``None`` and ints stay as they are: ``csv.writer`` writes them so)."""
     fast = _COLUMN_FORMATTERS.get(kind)
     formatted = fast(values) if fast is not None else None
     return formatted if formatted is not None else [format_cell(value, kind) for value in values]
@@ -437,15 +440,12 @@ def _drain(buffer: io.StringIO) -> bytes:
 
 @dataclass(frozen=True)
 class XlsxResult:
-    """``truncated``: more rows existed than ``row_cap``, the file holds the first ``rows_written``."""
-
     rows_written: int
-    truncated: bool
+    truncated: bool  # more rows existed than row_cap: the file holds the first rows_written
     row_cap: int
 
 
-_NUMBER_FORMATS: dict[str, str] = {"money": "#,##0.00", "int": "0", "datetime": "yyyy-mm-dd hh:mm:ss",
-                                   "date": "yyyy-mm-dd"}
+_NUMBER_FORMATS = {"money": "#,##0.00", "int": "0", "datetime": "yyyy-mm-dd hh:mm:ss", "date": "yyyy-mm-dd"}
 _WIDTHS: dict[str, int] = {"money": 14, "int": 10, "datetime": 20, "date": 12, "bool": 8, "text": 24}
 # Excel has no time zones: datetimes are written naive, in UTC (the header says so).
 _XLSX_VALUE: dict[str, Callable[[Any], Any]] = {
