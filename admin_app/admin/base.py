@@ -265,6 +265,11 @@ class ShopModelView(RoleAccessMixin, ModelView):
 
     # -- the list: search, count and paging that stay fast on big tables -----------------
 
+    def shows_deleted(self, filters: Any) -> bool:
+        """Whether the list's active filters include the "Deleted" filter."""
+        return any(isinstance(self._filters[idx], DeletedFilter) for idx, _name, _value in filters or ()
+                   if self._filters and idx < len(self._filters))
+
     def get_list(self, page: Any, sort_column: Any, sort_desc: Any, search: Any, filters: Any,
                  execute: bool = True, page_size: Any = None) -> Any:
         """Flask-Admin's list query, reshaped so a page costs the same on a million rows.
@@ -276,9 +281,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
           for rows the offset skips.
         - ``execute=False`` (exports) returns the whole filtered, sorted query.
         """
-        g.include_deleted = any(isinstance(self._filters[idx], DeletedFilter)
-                                for idx, _name, _value in filters or ()
-                                if self._filters and idx < len(self._filters))
+        g.include_deleted = self.shows_deleted(filters)
         search = without_nul(search)  # PostgreSQL cannot compare text holding NUL
         g.searching = bool(search and self._search_supported)
         try:
@@ -507,8 +510,11 @@ class ShopModelView(RoleAccessMixin, ModelView):
                                           execute=False, page_size=0)
             ids = query.with_entities(primary_key).order_by(None).statement.correlate(None)
             extra_where.append(primary_key.in_(ids))
-        return build_statement(spec, extra_where=extra_where, order_by=self.export_order_by(view_args) or None,
-                               include_deleted=narrowed)
+        statement = build_statement(spec, extra_where=extra_where, order_by=self.export_order_by(view_args) or None,
+                                    include_deleted=narrowed)
+        # The list's query has decided which rows are live; only the "Deleted" filter asks
+        # session hooks (the coming soft-delete criteria) to leave deleted rows in.
+        return statement.execution_options(include_deleted=self.shows_deleted(view_args.filters))
 
     def export_order_by(self, view_args: Any) -> list[Any]:
         """The list's sort (or ``column_default_sort``) as the engine's sort keys:

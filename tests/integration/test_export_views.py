@@ -271,3 +271,26 @@ def test_the_cli_refuses_a_filter_the_list_does_not_have(runner, db):
     assert result.exit_code == 2 and "NAME one of: status, order_date" in result.output
     result = runner.invoke(args=["export", "order", "--filter", "total=abc"])
     assert result.exit_code == 2 and "total: 'abc' is not a valid value" in result.output
+
+
+def test_only_the_deleted_filter_asks_session_hooks_for_deleted_rows(app, staff_client, shop):
+    """A soft-delete hook on the session (do_orm_execute) sees ``include_deleted`` on the
+    export's statement only when the list shows deleted rows, not for a plain search."""
+    from sqlalchemy.orm import Session
+
+    seen: list[bool] = []
+
+    def record(state: Any) -> None:
+        if state.is_select and state.execution_options.get("yield_per"):  # the export's rows
+            seen.append(state.execution_options.get("include_deleted", False))
+
+    view = order_view(app)
+    index, deleted = next((i, flt) for i, flt in enumerate(view._filters) if type(flt).__name__ == "DeletedFilter")
+    event.listen(Session, "do_orm_execute", record)
+    try:
+        exported(staff_client, {"search": "shopper"})
+        exported(staff_client, {f"flt0_{view.get_filter_arg(index, deleted)}": "only"})
+        exported(staff_client, {})
+    finally:
+        event.remove(Session, "do_orm_execute", record)
+    assert seen == [False, True, False]
