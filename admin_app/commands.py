@@ -144,17 +144,20 @@ cli_commands = [create_user_command, seed_demo_command, demo_command, check_conf
 
 # --- export ---------------------------------------------------------------------------------
 from collections.abc import Iterator as _Iterator  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from contextlib import nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import IO, Any  # noqa: E402
 
 from admin_app.services.export import (  # noqa: E402
-    EXPORTS,
     build_statement,
     count_statement,
     csv_stream,
     iter_rows,
     xlsx_write,
 )
+from admin_app.services.export_specs import EXPORTS  # noqa: E402
+from admin_app.services.search import filter_clause  # noqa: E402
 
 _PROGRESS_STEP = 500  # redraw the bar every few hundred rows, not on every row
 
@@ -169,14 +172,17 @@ class _RowCounter:
     def __iter__(self) -> _Iterator[tuple[Any, ...]]:
         pending = 0
         for row in self.rows:
-            self.count += 1
             pending += 1
-            if self.bar is not None and pending >= _PROGRESS_STEP:
-                self.bar.update(pending)
+            if pending == _PROGRESS_STEP:
+                self.advance(pending)
                 pending = 0
             yield row
-        if self.bar is not None and pending:
-            self.bar.update(pending)
+        self.advance(pending)
+
+    def advance(self, rows: int) -> None:
+        self.count += rows
+        if self.bar is not None:
+            self.bar.update(rows)
 
     def close(self) -> None:
         close = getattr(self.rows, "close", None)
@@ -184,42 +190,59 @@ class _RowCounter:
             close()
 
 
-def _write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar: Any) -> tuple[int, Any]:
+def export_filters(entity: str, filters: Sequence[str]) -> list[Any]:
+    """``NAME=VALUE`` filters of ``manage.py export`` (the list's filter columns, "equals")."""
     spec = EXPORTS[entity]
-    statement = build_statement(spec, search=search)
-    rows = iter_rows(db.engine, statement, spec.columns)
+    try:
+        return [filter_clause(spec.model, spec.filters, assignment) for assignment in filters]
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--filter") from error
+
+
+def write_export(entity: str, fmt: str, search: str | None, out: IO[bytes], bar: Any = None,
+                 filters: Sequence[str] = ()) -> tuple[int, Any]:
+    """Write the export of ``entity`` (its specification's columns, search, filters and
+    default sort: the rows the list and its export show for the same search and filters)
+    to ``out``; returns the number of rows and, for XLSX, what :func:`xlsx_write` reports."""
+    spec = EXPORTS[entity]
+    statement = build_statement(spec, search=search, extra_where=export_filters(entity, filters))
+    counter = _RowCounter(iter_rows(statement), bar)
     if fmt == "csv":
-        # csv_stream reports the rows it writes, so it can take the fast path (a wrapped
-        # iterator would make it format row by row).
-        written = [0]
-
-        def advance(count: int) -> None:
-            written[0] += count
-            if bar is not None:
-                bar.update(count)
-
-        for chunk in csv_stream(rows, spec.columns, progress=advance):
+        for chunk in csv_stream(counter.rows, spec.columns, progress=counter.advance):
             out.write(chunk)
-        return written[0], None
-    counter = _RowCounter(rows, bar)
-    result = xlsx_write(counter, spec.columns, out, sheet_title=spec.name)
+        return counter.count, None
+    result = xlsx_write(counter, spec.columns, out, sheet_title=spec.title)
     return result.rows_written, result
+
+
+def _export_progress(entity: str, search: str | None, filters: Sequence[str]) -> Any:
+    """A progress bar on a terminal (its total costs one COUNT, only when someone watches)."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    where = export_filters(entity, filters)
+    total = db.session.scalar(count_statement(EXPORTS[entity], search=search, extra_where=where)) or 0
+    return click.progressbar(length=total, label=f"Exporting {EXPORTS[entity].title}", file=sys.stderr)
 
 
 @click.command("export")
 @click.argument("entity", type=click.Choice(sorted(EXPORTS)), metavar="ENTITY")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--search", help="Only rows matching this text (case-insensitive), as the admin list search.")
+@click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
+              help="Only rows whose NAME (one of the list's filter columns) equals VALUE; repeatable.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
               help="File to write; standard output when omitted or '-'.")
 @with_appcontext
-def export_command(entity: str, fmt: str, search: str | None, output: str | None) -> None:
-    """Export ENTITY (live rows only, newest first) as CSV or XLSX.
+def export_command(entity: str, fmt: str, search: str | None, filters: tuple[str, ...], output: str | None) -> None:
+    """Export ENTITY (live rows only, mostly newest first) as CSV or XLSX.
 
-    ENTITY is one of: address, cartitem, category, comment, customer, order, orderitem,
-    post, product, tag. CSV is UTF-8 with a BOM; cells a spreadsheet would run as a formula
-    start with '. XLSX holds at most 1,048,576 rows (more: an error after writing them).
+    ENTITY is one of: address, auditlog, cartitem, category, comment, customer, employee,
+    order, orderitem, post, product, tag. The columns and the search are the back office's
+    (the same search gives the list's rows). CSV is UTF-8 with a BOM; cells a spreadsheet
+    would run as a formula start with '. XLSX holds at most 1,048,576 rows (more: an error
+    after writing them).
     """
+    export_filters(entity, filters)  # a bad --filter is refused before a file is opened
     to_stdout = output in (None, "-")
     if to_stdout and fmt == "xlsx" and sys.stdout.isatty():
         raise click.UsageError("XLSX is binary: redirect standard output or use --output FILE.")
@@ -228,21 +251,13 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
         if limited.dropped:
             click.echo(limited.message(), err=True)
         search = limited.text
-    bar_context: Any = None
-    if sys.stderr.isatty():
-        # A bar needs a total: one COUNT, only when someone is watching.
-        total = db.session.scalar(count_statement(EXPORTS[entity], search=search)) or 0
-        bar_context = click.progressbar(length=total, label=f"Exporting {EXPORTS[entity].name}",
-                                        file=sys.stderr)
+    bar_context = _export_progress(entity, search, filters)
     # open_file("-") is Click's supported way to reach binary stdout (get_binary_stream is
     # deprecated in 8.5); it does not close stdout when we are done.
     out: IO[bytes] = click.open_file(output or "-", "wb")
     try:
-        if bar_context is not None:
-            with bar_context as bar:
-                count, xlsx = _write_export(entity, fmt, search, out, bar)
-        else:
-            count, xlsx = _write_export(entity, fmt, search, out, None)
+        with bar_context as bar:
+            count, xlsx = write_export(entity, fmt, search, out, bar, filters)
         out.flush()
     except BaseException:
         if not to_stdout:
@@ -252,7 +267,7 @@ def export_command(entity: str, fmt: str, search: str | None, output: str | None
     if not to_stdout:
         out.close()
         # stderr: standard output may be the data itself.
-        click.echo(f"Exported {count:,} {EXPORTS[entity].name} to {output}.", err=True)
+        click.echo(f"Exported {count:,} {EXPORTS[entity].title} to {output}.", err=True)
     if xlsx is not None and xlsx.truncated:
         raise click.ClickException(
             f"more than {xlsx.row_cap:,} rows (Excel's limit): the file holds only the first "

@@ -23,6 +23,7 @@ from admin_app.admin.validators import (
 from admin_app.extensions import db
 from admin_app.models import ROLES, Address, Customer, Employee, Order, User
 from admin_app.services.erasure import anonymise_customer, is_erased
+from admin_app.services.export_specs import EXPORTS
 from admin_app.services.users import password_problem
 
 CUSTOMER_LOOKUP = {
@@ -83,7 +84,6 @@ def _keeps_an_active_admin(form: Any, field: Any) -> None:
 class UserFieldsMixin:
     """What customers and employees share: identity fields and their validation."""
 
-    column_searchable_list = ("username", "email", "first_name", "last_name")
     column_labels = {"full_name": "Name", "created_at": "Created", "updated_at": "Updated",
                      "is_active": "Active", "loyalty_points": "Loyalty points"}
     column_formatters = {"created_at": date_column, "updated_at": date_column, "is_active": yes_no_column}
@@ -105,10 +105,10 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
     write_roles = ADMIN_ONLY
 
     column_list = ("username", "full_name", "email", "role", "is_active", "department", "created_at")
+    column_searchable_list = EXPORTS["employee"].search_columns
+    column_filters = EXPORTS["employee"].filters
     column_details_list = ("username", "first_name", "last_name", "email", "role", "is_active", "department",
                            "created_at", "updated_at")
-    column_export_list = column_details_list
-    column_filters = ("role", "is_active", "department", "created_at")
     form_columns = ("username", "email", "first_name", "last_name", "role", "is_active", "department",
                     "new_password")
     form_choices = {"role": [(role, role.title()) for role in ROLES]}
@@ -158,11 +158,11 @@ class CustomerView(UserFieldsMixin, ShopModelView):
     """Shop customers with their addresses inline. Staff cannot set customer passwords."""
 
     column_list = ("username", "full_name", "email", "loyalty_points", "created_at")
+    column_searchable_list = EXPORTS["customer"].search_columns
+    column_filters = EXPORTS["customer"].filters
     column_details_list = ("username", "first_name", "last_name", "email", "loyalty_points", "addresses",
                            "created_at", "updated_at")
-    column_export_list = ("id", "username", "first_name", "last_name", "email", "loyalty_points", "created_at")
     column_sortable_list = (*UserFieldsMixin.column_sortable_list, "loyalty_points")
-    column_filters = ("full_name", "loyalty_points", "created_at")
     form_columns = ("username", "email", "first_name", "last_name", "loyalty_points", "addresses")
     form_args = {**UserFieldsMixin.form_args, "loyalty_points": count(0, 10_000_000, required=False)}
     inline_models = [
@@ -227,10 +227,10 @@ class CustomerView(UserFieldsMixin, ShopModelView):
 
 class AddressView(ShopModelView):
     column_list = ("user", "street", "zip_code", "city", "country", "is_default")
+    column_searchable_list = EXPORTS["address"].search_columns
+    column_filters = EXPORTS["address"].filters
     column_labels = {"user": "Customer", "zip_code": "ZIP", "is_default": "Default"}
     column_formatters = {"user": related("customer"), "is_default": yes_no_column}
-    column_searchable_list = ("street", "city", "zip_code", "country")
-    column_filters = ("city", "country", "is_default")
     column_sortable_list = ("street", "city", "zip_code", "country", ("user", "user.username"))
     column_default_sort = ("id", True)
     column_select_related_list = (Address.user,)

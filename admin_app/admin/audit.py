@@ -15,6 +15,7 @@ from admin_app.admin.formatters import date_column
 from admin_app.extensions import db
 from admin_app.models import AuditLog
 from admin_app.services.audit import history_of
+from admin_app.services.export_specs import EXPORTS
 
 NOBODY: tuple[str, ...] = ()
 
@@ -44,11 +45,11 @@ class AuditLogView(ShopModelView):
     write_roles = NOBODY
 
     column_list = ("created_at", "actor_label", "action", "entity_type", "entity_id", "entity_label", "changes")
+    column_searchable_list = EXPORTS["auditlog"].search_columns
+    column_filters = EXPORTS["auditlog"].filters
     column_labels = {"created_at": "When", "actor_label": "By", "entity_type": "Type", "entity_id": "Id",
                      "entity_label": "Record"}
     column_formatters = {"created_at": date_column, "changes": changes_column}
-    column_filters = ("entity_type", "actor_label", "action", "created_at")
-    column_searchable_list = ("entity_id", "entity_label")
     column_sortable_list = ("created_at", "actor_label", "action", "entity_type")
     column_default_sort = [("created_at", True), ("id", True)]
     column_details_list = column_list

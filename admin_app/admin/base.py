@@ -23,12 +23,12 @@ from urllib.parse import urlencode
 from flask import Response, abort, flash, g, has_request_context, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla import ModelView, tools
+from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
-from sqlalchemy import Column, Integer, Numeric, String, false, func, literal_column, or_, select
+from sqlalchemy import Column, String, func, literal_column, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import MANYTOONE, ONETOMANY, joinedload
@@ -49,8 +49,9 @@ from admin_app.models.base import DataRuleError
 from admin_app.models.soft_delete import in_the_trash, parts_in_the_trash, trashed_whole
 from admin_app.security import is_same_site_path
 from admin_app.services import trash
-from admin_app.services.export import EXPORTS, ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
-from admin_app.services.search import limit_search
+from admin_app.services.export import ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
+from admin_app.services.export_specs import EXPORTS
+from admin_app.services.search import limit_search, search_clause
 
 log = logging.getLogger(__name__)
 
@@ -213,26 +214,6 @@ class EstimatedCount(int):
 
     def __str__(self) -> str:
         return f"about {int(self):,}"
-
-
-def contains(column: Any, pattern: str) -> Any:
-    """Case-insensitive LIKE. SQLite's LIKE already ignores (ASCII) case, and is four times
-    faster without the ``lower()`` SQLAlchemy's ``ilike`` wraps around both sides there."""
-    if db.engine.dialect.name == "sqlite":
-        return column.like(pattern)
-    return column.ilike(pattern)
-
-
-def _related_match(path: tuple[Any, ...], columns: list[Any], pattern: str) -> Any:
-    """``fk IN (SELECT pk FROM target WHERE column LIKE pattern ...)`` along a relationship path."""
-    *leading, last = path
-    condition = or_(*(contains(column, pattern) for column in columns))
-    ids = select(*last.property.remote_side).where(condition)
-    match = next(iter(last.property.local_columns)).in_(ids)
-    for step in reversed(leading):
-        ids = select(*step.property.remote_side).where(match)
-        match = next(iter(step.property.local_columns)).in_(ids)
-    return match
 
 
 def record_kind(record_or_model: Any) -> str:
@@ -549,28 +530,13 @@ class ShopModelView(RoleAccessMixin, ModelView):
         return CappedCount(max(COUNT_CAP, (page + 2) * (page_size or 1)))
 
     def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str) -> Any:
-        """Every word must match some searchable column. Related columns (``user.username``)
-        are matched with ``fk IN (SELECT id FROM related WHERE ...)`` instead of a join that
-        makes the database scan every order for every search; numeric columns match whole
-        numbers exactly (order 12 does not find orders 112 and 1203)."""
-        for term in search.split():
-            pattern = tools.parse_like_term(term)
-            own: list[Any] = []
-            related: dict[Any, list[Any]] = {}
-            for column, path in self._search_fields:
-                if path:
-                    related.setdefault(tuple(path), []).append(column)
-                elif isinstance(column.type, (Integer, Numeric)):
-                    if parse_id(term) is not None:
-                        own.append(column == int(term))
-                else:
-                    own.append(contains(column, pattern))
-            for path, columns in related.items():
-                own.append(_related_match(path, columns, pattern))
-            condition = or_(*own) if own else false()
+        """The export specification's search (:func:`search_clause`), the same for the list,
+        its export and ``manage.py export``."""
+        spec = self.export_spec()
+        condition = search_clause(spec.model, spec.search_columns, search)
+        if condition is not None:
             query = query.filter(condition)
-            if count_query is not None:
-                count_query = count_query.filter(condition)
+            count_query = count_query.filter(condition) if count_query is not None else None
         return query, count_query, joins, count_joins
 
     def get_one(self, id: Any) -> Any:
@@ -701,60 +667,50 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def export_statement(self, spec: ExportSpec) -> Any:
         """Exactly the list's rows: its search, filters and sort, every page, as one statement.
 
-        Specs with plain rows (every column in SQL, see ``build_statement``) get the engine's
-        own SELECT: with a search or filter it is restricted to ``id IN (<the list's query>)``
-        (Flask-Admin's search and filter joins, and its soft-delete rule, which the Deleted
-        filter lifts); without, to live rows. The list's sort (or ``column_default_sort``) is
-        translated to attribute paths (``user.username`` uses the export's joined alias),
-        the primary key last. Other specs export the list's ORM query, as loaded objects.
+        The engine's statement, with a search or filter restricted to ``id IN (<the list's
+        query>)`` (the spec's search, Flask-Admin's filters and its soft-delete rule, which
+        the Deleted filter lifts); without, to live rows; in the list's order.
         """
         view_args = self._get_list_extra_args()
-        sort = self._get_column_by_idx(view_args.sort)
-        sort_column = sort[0] if sort else None
-        primary_key = self.model.__mapper__.primary_key[0]
-        if not spec.plain_rows:
-            _count, query = self.get_list(0, sort_column, view_args.sort_desc, view_args.search,
-                                          view_args.filters, execute=False, page_size=0)
-            return query.order_by(primary_key.desc()).options(*spec.loader_options()).statement
-
-        def sort_key(field: Any, joins: Any, descending: bool) -> Any:
-            """A Flask-Admin sort field (attribute, column, or one reached through ``joins``)
-            as a ``(path, descending)`` pair, or as a clause if it is no attribute path."""
-            key = getattr(field, "key", None)
-            if joins:
-                return (".".join([join.key for join in joins] + [key]), descending)
-            if isinstance(field, str):
-                return (field, descending)
-            if key is not None and hasattr(self.model, key):
-                return (key, descending)
-            return field.desc() if descending else field.asc()
-
-        order_by: list[Any] = []
-        if sort_column is not None and sort_column in self._sortable_columns:
-            fields = self._sortable_columns[sort_column]
-            joins = self._sortable_joins.get(sort_column)
-            if isinstance(fields, list):
-                order_by = [sort_key(field, join, bool(view_args.sort_desc))
-                            for field, join in zip(fields, joins or [None] * len(fields), strict=True)]
-            else:
-                order_by = [sort_key(fields, joins, bool(view_args.sort_desc))]
-        else:
-            order_by = [sort_key(field, joins, bool(descending))
-                        for field, joins, descending in self._get_default_order()]
-
         extra_where: list[Any] = []
         narrowed = bool(view_args.search) or bool(view_args.filters)
-        # The list's query is only a subquery of the export's (Core) statement, where the
-        # trash rule's criteria do not reach: the export adds the same predicate itself,
-        # unless the Deleted filter (which the list query then carries) shows the trash.
         with_trash = shows_deleted(self, view_args.filters) is not None
         if narrowed:
+            primary_key = self.model.__mapper__.primary_key[0]
             _count, query = self.get_list(0, None, False, view_args.search, view_args.filters,
                                           execute=False, page_size=0)
             ids = query.with_entities(primary_key).order_by(None).statement.correlate(None)
             extra_where.append(primary_key.in_(ids))
-        return build_statement(spec, extra_where=extra_where, order_by=order_by or None,
-                               include_deleted=with_trash)
+        statement = build_statement(spec, extra_where=extra_where, order_by=self.export_order_by(view_args) or None)
+        # Read through the session, so the trash rule applies as on the list; only the
+        # Deleted filter (which the list's query then carries) lets the trash in.
+        return statement.execution_options(include_deleted=with_trash)
+
+    def export_order_by(self, view_args: Any) -> list[Any]:
+        """The list's sort (or ``column_default_sort``) as the engine's sort keys:
+        ``user.username`` is sorted through the export's joined alias."""
+        sort = self._get_column_by_idx(view_args.sort)
+        sort_column = sort[0] if sort else None
+        if sort_column is None or sort_column not in self._sortable_columns:
+            return [self._export_sort_key(field, joins, bool(descending))
+                    for field, joins, descending in self._get_default_order()]
+        fields, joins = self._sortable_columns[sort_column], self._sortable_joins.get(sort_column)
+        if not isinstance(fields, list):
+            fields, joins = [fields], [joins]
+        return [self._export_sort_key(field, join, bool(view_args.sort_desc))
+                for field, join in zip(fields, joins or [None] * len(fields), strict=True)]
+
+    def _export_sort_key(self, field: Any, joins: Any, descending: bool) -> Any:
+        """A Flask-Admin sort field (attribute, column, or one reached through ``joins``)
+        as a ``(path, descending)`` pair, or as a clause if it is no attribute path."""
+        key = getattr(field, "key", None)
+        if joins:
+            return (".".join([join.key for join in joins] + [key]), descending)
+        if isinstance(field, str):
+            return (field, descending)
+        if key is not None and hasattr(self.model, key):
+            return (key, descending)
+        return field.desc() if descending else field.asc()
 
     @expose("/export/<export_type>/")
     def export(self, export_type: str) -> Any:
@@ -762,8 +718,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
             abort(404)
         spec = self.export_spec()
         statement = self.export_statement(spec)
-        # The generator opens its own session: it runs after this request's context is gone.
-        rows = iter_rows(db.engine, statement, spec.columns)
+        # The generator pushes its own app context: it runs after this request's is gone.
+        rows = iter_rows(statement)
         filename = f"{self.endpoint}-{utcnow():%Y%m%d-%H%M}"
         if export_type == "csv":
             return Response(csv_stream(rows, spec.columns), content_type="text/csv; charset=utf-8",

@@ -11,6 +11,7 @@ from admin_app.admin.base import ShopModelView
 from admin_app.admin.formatters import date_column, money_column, related, yes_no_column
 from admin_app.admin.validators import UniqueIgnoringCase, UniqueValue, count, lookup, money, parse_id
 from admin_app.models import Category, Product
+from admin_app.services.export_specs import EXPORTS
 
 CATEGORY_LOOKUP = {"fields": (Category.name,), "placeholder": "Type a category name", "page_size": 10}
 PRODUCT_LOOKUP = {"fields": (Product.name, Product.sku), "placeholder": "Type a product name or SKU",
@@ -19,14 +20,13 @@ PRODUCT_LOOKUP = {"fields": (Product.name, Product.sku), "placeholder": "Type a 
 
 class ProductView(ShopModelView):
     column_list = ("name", "sku", "category", "price", "stock", "is_in_stock", "updated_at")
+    column_searchable_list = EXPORTS["product"].search_columns
+    column_filters = EXPORTS["product"].filters
     column_details_list = ("name", "sku", "category", "description", "price", "stock", "is_in_stock",
                            "created_at", "updated_at")
-    column_export_list = ("id", "name", "sku", "category", "price", "stock", "is_in_stock", "created_at")
     column_labels = {"sku": "SKU", "is_in_stock": "In stock", "updated_at": "Updated", "created_at": "Created"}
     column_formatters = {"price": money_column, "category": related("category"), "is_in_stock": yes_no_column,
                          "updated_at": date_column, "created_at": date_column}
-    column_searchable_list = ("name", "sku")
-    column_filters = ("price", "stock", "is_in_stock", "created_at", "category.name")
     column_sortable_list = ("name", "sku", "price", "stock", "is_in_stock", "updated_at", ("category", "category.name"))
     column_default_sort = ("updated_at", True)
     column_select_related_list = (Product.category,)
@@ -61,11 +61,11 @@ def _not_own_ancestor(form: Any, field: Any) -> None:
 
 class CategoryView(ShopModelView):
     column_list = ("name", "parent", "description", "created_at")
+    column_searchable_list = EXPORTS["category"].search_columns
+    column_filters = EXPORTS["category"].filters
     column_details_list = ("name", "parent", "children", "description", "created_at", "updated_at")
     column_labels = {"parent": "Parent category", "created_at": "Created", "updated_at": "Updated"}
     column_formatters = {"parent": related("category"), "created_at": date_column, "updated_at": date_column}
-    column_searchable_list = ("name",)
-    column_filters = ("name", "created_at")
     column_sortable_list = ("name", "created_at", ("parent", "parent.name"))
     column_default_sort = ("name", False)
     column_select_related_list = (Category.parent,)

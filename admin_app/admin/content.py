@@ -15,6 +15,7 @@ from admin_app.admin.formatters import date_column, related, status_column, yes_
 from admin_app.admin.validators import UniqueIgnoringCase, lookup, offered_by_lookup, parse_ids
 from admin_app.extensions import db
 from admin_app.models import POST_STATUSES, Category, Comment, Employee, Post, Tag, utcnow
+from admin_app.services.export_specs import EXPORTS
 
 # Only active employees write posts: a deactivated one is no longer offered.
 EMPLOYEE_LOOKUP = {"fields": (Employee.username, Employee.first_name, Employee.last_name),
@@ -25,14 +26,13 @@ POST_LOOKUP = {"fields": (Post.title,), "placeholder": "Type a post title", "min
 
 class PostView(ShopModelView):
     column_list = ("title", "author", "status", "category", "published_at", "created_at")
+    column_searchable_list = EXPORTS["post"].search_columns
+    column_filters = EXPORTS["post"].filters
     column_details_list = ("title", "author", "status", "category", "tags", "content", "published_at",
                            "created_at", "updated_at")
-    column_export_list = ("id", "title", "author", "status", "category", "published_at", "created_at")
     column_labels = {"published_at": "Published", "created_at": "Created", "updated_at": "Updated"}
     column_formatters = {"status": status_column, "author": related("employee"), "category": related("category"),
                          "published_at": date_column, "created_at": date_column, "updated_at": date_column}
-    column_searchable_list = ("title",)
-    column_filters = ("status", "published_at", "created_at", "author.username", "category.name")
     column_sortable_list = ("title", "status", "published_at", "created_at", ("author", "author.username"))
     column_default_sort = ("created_at", True)
     column_select_related_list = (Post.author, Post.category)
@@ -54,11 +54,11 @@ class PostView(ShopModelView):
 
 class CommentView(ShopModelView):
     column_list = ("post", "author_name", "body", "is_approved", "created_at")
+    column_searchable_list = EXPORTS["comment"].search_columns
+    column_filters = EXPORTS["comment"].filters
     column_labels = {"author_name": "Author", "is_approved": "Approved", "created_at": "Written"}
     column_formatters = {"post": related("post"), "is_approved": yes_no_column, "created_at": date_column,
                          "body": lambda v, c, m, n: (m.body[:80] + "…") if len(m.body) > 80 else m.body}
-    column_searchable_list = ("author_name", "body")
-    column_filters = ("is_approved", "created_at", "post.title")
     column_sortable_list = ("author_name", "is_approved", "created_at")
     column_default_sort = ("created_at", True)
     column_select_related_list = (Comment.post,)
@@ -82,7 +82,7 @@ class CommentView(ShopModelView):
 
 class TagView(ShopModelView):
     column_list = ("name",)
-    column_searchable_list = ("name",)
+    column_searchable_list = EXPORTS["tag"].search_columns
     column_default_sort = ("name", False)
     form_columns = ("name",)
     form_args = {"name": {"validators": [InputRequired(), Length(max=50), UniqueIgnoringCase(Tag.name)]}}

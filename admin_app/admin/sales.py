@@ -30,6 +30,7 @@ from admin_app.admin.validators import (
 from admin_app.extensions import db
 from admin_app.models import ORDER_STATUSES, Address, CartItem, Customer, Order, OrderItem, Product
 from admin_app.models.sales import editable_fields
+from admin_app.services.export_specs import EXPORTS
 from admin_app.services.orders import allowed_statuses, move_order_ids
 
 # No typing needed: once a customer is chosen, their few addresses are offered at once.
@@ -97,9 +98,10 @@ def _address_of_customer(form: Any, field: Any) -> None:
 
 class OrderView(ShopModelView):
     column_list = ("id", "order_date", "user", "status", "subtotal", "shipping_fee", "total")
+    column_searchable_list = EXPORTS["order"].search_columns
+    column_filters = EXPORTS["order"].filters
     column_details_list = ("id", "order_date", "user", "address", "status", "items", "subtotal", "shipping_fee",
                            "total", "notes", "created_at", "updated_at")
-    column_export_list = ("id", "order_date", "user", "status", "subtotal", "shipping_fee", "total")
     column_labels = {"id": "Order", "order_date": "Date", "user": "Customer", "shipping_fee": "Shipping",
                      "created_at": "Created", "updated_at": "Updated"}
     column_formatters = {
@@ -108,8 +110,6 @@ class OrderView(ShopModelView):
         "subtotal": money_column, "shipping_fee": money_column, "total": money_column,
         "items": lambda v, c, m, n: ", ".join(f"{i.quantity} × {i.product} @ {i.price:.2f}" for i in m.items),
     }
-    column_searchable_list = ("id", "user.username", "user.email")
-    column_filters = ("status", "order_date", "subtotal", "total", "shipping_fee", "user.username")
     column_sortable_list = ("id", "order_date", "status", "total", "subtotal", "shipping_fee",
                            ("user", "user.username"))
     column_default_sort = [("order_date", True), ("id", True)]
@@ -204,11 +204,11 @@ class OrderView(ShopModelView):
 
 class OrderItemView(ShopModelView):
     column_list = ("order", "product", "quantity", "price", "subtotal")
+    column_searchable_list = EXPORTS["orderitem"].search_columns
+    column_filters = EXPORTS["orderitem"].filters
     column_labels = {"price": "Unit price"}
     column_formatters = {"order": related("order"), "product": related("product"), "price": money_column,
                          "subtotal": money_column}
-    column_searchable_list = ("product.name",)
-    column_filters = ("quantity", "price", "subtotal", "order.id")
     column_sortable_list = ("quantity", "price", "subtotal", ("order", "order.id"), ("product", "product.name"))
     column_default_sort = ("id", True)
     column_select_related_list = (OrderItem.order, OrderItem.product)
@@ -242,11 +242,11 @@ def _not_already_in_cart(form: Any, field: Any) -> None:
 
 class CartItemView(ShopModelView):
     column_list = ("user", "product", "quantity", "subtotal", "added_at")
+    column_searchable_list = EXPORTS["cartitem"].search_columns
+    column_filters = EXPORTS["cartitem"].filters
     column_labels = {"user": "Customer", "added_at": "Added"}
     column_formatters = {"user": related("customer"), "product": related("product"), "subtotal": money_column,
                          "added_at": date_column}
-    column_searchable_list = ("user.username", "product.name")
-    column_filters = ("quantity", "added_at")
     column_sortable_list = ("quantity", "added_at", "subtotal", ("user", "user.username"))
     column_default_sort = [("added_at", True), ("id", True)]
     column_select_related_list = (CartItem.user, CartItem.product)

@@ -75,7 +75,10 @@ class CartItem(VersionedMixin, db.Model):
     @subtotal.inplace.expression
     @classmethod
     def _subtotal_expression(cls) -> ColumnElement[Decimal]:
-        price = select(Product.price).where(Product.id == cls.product_id).scalar_subquery()
+        # The product is a reference: it counts in the trash too (table columns, so the
+        # trash rule's criteria leave it alone), as ``self.product`` loads in Python.
+        products = Product.__table__
+        price = select(products.c.price).where(products.c.id == cls.product_id).scalar_subquery()
         return price * cls.quantity
 
     def __repr__(self) -> str:

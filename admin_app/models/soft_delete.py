@@ -98,14 +98,27 @@ def _whole_is_live(relationship: RelationshipProperty[Any]) -> ColumnElement[boo
     return ~exists().where(*joined, whole.c.deleted_at.is_not(None))
 
 
+def _trash_models() -> list[type]:
+    """The mapped classes with a trash of their own (not a subclass of one: its criteria
+    cover the subclasses)."""
+    mapped = [mapper for mapper in db.Model.registry.mappers if issubclass(mapper.class_, SoftDeleteMixin)]
+    return [mapper.class_ for mapper in mapped
+            if mapper.inherits is None or not issubclass(mapper.inherits.class_, SoftDeleteMixin)]
+
+
 @cache
 def _criteria() -> tuple[Any, ...]:
-    """The loader criteria, built once (after every model is mapped)."""
-    options: list[Any] = [with_loader_criteria(SoftDeleteMixin, lambda cls: cls.deleted_at.is_(None),
-                                               include_aliases=True, propagate_to_loaders=False)]
+    """The loader criteria, built once (after every model is mapped). One per mapped class,
+    with ``include_aliases=False``: a statement's own entities are filtered, while a
+    reference joined through an alias (the export's ``order → customer`` outer join, a sort
+    or filter through a relationship) always loads, as a many-to-one reference should.
+    (With the mixin as the target, SQLAlchemy applies the criteria only with
+    ``include_aliases=True``.)"""
+    options: list[Any] = [with_loader_criteria(model, model.deleted_at.is_(None), include_aliases=False,
+                                               propagate_to_loaders=False) for model in _trash_models()]
     for relationship in parts_in_the_trash():
         options.append(with_loader_criteria(relationship.mapper.class_, _whole_is_live(relationship),
-                                            include_aliases=True, propagate_to_loaders=False))
+                                            include_aliases=False, propagate_to_loaders=False))
     return (LIVE_ROWS_ONLY, *options)
 
 

@@ -1,15 +1,30 @@
-"""The limits of a search typed into a list (or given to ``manage.py export --search``).
+"""The one search of the back office's lists, their exports and ``manage.py export``, its
+limits, and the command's filters: the columns come from each entity's export specification
+(``search_columns``, ``filters``).
 
 Every word of a search is one more condition on every searched column, so a search has a
 cost the database must bound: SQLite refuses one of about 500 words outright ("Expression
 tree is too large"), and PostgreSQL takes ever longer. The list and its export (and the
 command line's export) all keep the first ``MAX_SEARCH_TERMS`` words within
-``MAX_SEARCH_CHARS`` characters, and say what they left out.
+``MAX_SEARCH_CHARS`` characters, and say what they left out (:func:`limit_search`).
+
+Conditions through a many-to-one link (``user.username``) are matched on the target's
+*table* columns: a reference always loads, in the trash or not (``models.soft_delete``), so
+orders of a customer in the trash are still found by that customer's name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Integer, Numeric, and_, false, inspect, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from admin_app.extensions import db
 
 MAX_SEARCH_TERMS = 10
 MAX_SEARCH_CHARS = 200
@@ -48,3 +63,98 @@ def limit_search(text: str | None) -> LimitedSearch:
         kept.append(word)
     dropped = ((cut,) if cut else ()) + tuple(words[len(kept):])
     return LimitedSearch(" ".join(kept), dropped)
+
+
+def _like(column: Any, pattern: str) -> ColumnElement[bool]:
+    # SQLite's LIKE already ignores (ASCII) case, and is four times faster without ilike's lower().
+    if db.engine.dialect.name == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
+def _attribute(mapper: Any, name: str, through_link: bool) -> Any:
+    """What a search or filter compares: reached through a link, the target's table column
+    (a reference always loads: no trash rule on it), else the mapped attribute (a hybrid
+    such as an order's total included)."""
+    if through_link and name in mapper.columns:
+        return mapper.columns[name]
+    return getattr(mapper.class_, name)
+
+
+def _through_links(model: Any, links: Sequence[str], condition: Any) -> ColumnElement[bool]:
+    """``condition`` (given the target's mapper and whether a link leads to it) on the target
+    of many-to-one ``links`` as ``fk IN (SELECT pk FROM target WHERE ...)``: no join, so the
+    database never scans every row of the list for it."""
+    relationships, mapper = [], inspect(model)
+    for link in links:
+        relationships.append(mapper.relationships[link])
+        mapper = relationships[-1].mapper
+    match = condition(mapper, bool(links))
+    for relationship in reversed(relationships):
+        ((local, remote),) = relationship.local_remote_pairs
+        match = local.in_(select(remote).where(match))
+    return match
+
+
+def _any_like(names: Sequence[str], pattern: str) -> Any:
+    return lambda target, linked: or_(*(_like(_attribute(target, name, linked), pattern) for name in names))
+
+
+def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement[bool]:
+    # Up to 18 digits always fits a BIGINT: never an out-of-range bind on either database.
+    number = int(word) if word.isascii() and word.isdigit() and len(word) <= 18 else None
+    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # wildcards literal
+    alternatives: list[Any] = []
+    related: dict[tuple[str, ...], list[str]] = {}
+    for path in columns:
+        *links, name = path.split(".")
+        if links:
+            related.setdefault(tuple(links), []).append(name)
+        elif isinstance(getattr(model, name).type, (Integer, Numeric)):
+            # A whole number matches exactly: order 12 does not find orders 112 and 1203.
+            if number is not None:
+                alternatives.append(getattr(model, name) == number)
+        else:
+            alternatives.append(_like(getattr(model, name), pattern))
+    alternatives += [_through_links(model, links, _any_like(names, pattern)) for links, names in related.items()]
+    return or_(*alternatives) if alternatives else false()
+
+
+def search_clause(model: Any, columns: Sequence[str], text: str | None) -> ColumnElement[bool] | None:
+    """Every word of ``text`` must match one of ``columns`` of ``model`` (attribute paths;
+    case-insensitive substrings, ``%`` and ``_`` literal; a whole number matches numeric
+    columns exactly; through links as ``fk IN (SELECT ...)``); None for a blank search."""
+    words = (text or "").replace("\x00", "").split()  # PostgreSQL cannot compare text holding NUL
+    if not words:
+        return None
+    return and_(*(_word_clause(model, columns, word) for word in words))
+
+
+def _filter_value(column: Any, text: str) -> Any:
+    """``text`` as a value of ``column``'s type, read as the list's filters read it."""
+    kind = column.type.python_type
+    if kind is bool:
+        if text.lower() not in ("1", "0", "yes", "no", "true", "false"):
+            raise ValueError("expected yes or no")
+        return text.lower() in ("1", "yes", "true")
+    if kind is datetime:
+        moment = datetime.fromisoformat(text)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    try:
+        return Decimal(text) if kind is Decimal else kind(text)
+    except InvalidOperation as error:
+        raise ValueError("expected a number") from error
+
+
+def filter_clause(model: Any, filters: Sequence[str], assignment: str) -> ColumnElement[bool]:
+    """``NAME=VALUE`` for one of ``filters`` (attribute paths): the rows whose value equals
+    VALUE, as the list's "equals" filter. ValueError says what is wrong."""
+    path, equals, text = assignment.partition("=")
+    if not equals or path not in filters:
+        raise ValueError(f"expected NAME=VALUE, NAME one of: {', '.join(filters)}")
+    *links, name = path.split(".")
+    try:
+        return _through_links(model, links, lambda target, linked: _attribute(target, name, linked) == _filter_value(
+            _attribute(target, name, linked), text))
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{path}: {text!r} is not a valid value ({error})") from error

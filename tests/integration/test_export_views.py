@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import event
 
+from admin_app.extensions import db
 from admin_app.models import Customer, Order
 from tests import factories as f
 from tests.conftest import login_as
@@ -185,3 +186,113 @@ def test_every_list_exports_with_every_sort(app, staff_client, db):
                 listed = len(ROWID.findall(page.text))
                 lines = response.get_data().decode("utf-8-sig").count("\r\n")
                 assert lines - 1 == listed > 0, (view.endpoint, name, lines, listed)
+
+
+def cli_export(runner: Any, entity: str, search: str | None) -> list[list[str]]:
+    args = ["export", entity] + (["--search", search] if search is not None else [])
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    data = result.stdout_bytes
+    assert data.startswith(codecs.BOM_UTF8)
+    return list(csv.reader(io.StringIO(data[len(codecs.BOM_UTF8):].decode("utf-8"), newline="")))
+
+
+def view_export(client: Any, entity: str, search: str | None) -> list[list[str]]:
+    response = client.get(f"/admin/{entity}/export/csv/?" + urlencode({} if search is None else {"search": search}))
+    assert response.status_code == 200, (entity, response.status_code)
+    data = response.get_data()
+    return list(csv.reader(io.StringIO(data[len(codecs.BOM_UTF8):].decode("utf-8"), newline="")))
+
+
+def view_list_count(app: Any, client: Any, entity: str, search: str | None) -> int:
+    """How many rows the list shows, page after page (a read-only list has no row
+    checkboxes: its first column's cells are counted)."""
+    view = next(v for v in app.extensions["admin"][0]._views if getattr(v, "endpoint", None) == entity)
+    first_cell = f'<td class="col-{view._list_columns[0][0]}">'
+    count = 0
+    for page in range(100):
+        params = {"page_size": 100, "page": page, **({} if search is None else {"search": search})}
+        found = client.get(f"/admin/{entity}/?" + urlencode(params)).text.count(first_cell)
+        if not found:
+            return count
+        count += found
+    raise AssertionError("too many pages")
+
+
+EVERY_ENTITY = ("order", "orderitem", "cartitem", "product", "category", "customer", "address", "post", "comment",
+                "tag", "employee", "auditlog")
+
+
+@pytest.mark.parametrize("entity", EVERY_ENTITY)
+def test_the_view_export_and_the_cli_export_give_the_same_rows_for_the_same_search(app, admin, runner, entity):
+    """One definition per export: the list's export and ``manage.py export`` take columns
+    and search from the same specification, so the same search gives the same rows (the
+    list's order is its own sort, the command's the specification's default)."""
+    author = f.employee(username="writer7")
+    parent = f.category(name="Garden 7")
+    for n in range(4):
+        buyer = f.customer(username=f"buyer{n}", email=f"buyer{n}@example.org")
+        item = f.product(name=f"Lamp {n}", sku=f"L-{n}7", category=f.category(name=f"Lights {n}", parent=parent))
+        f.order(buyer, items=[(item, n + 1, item.price)], status="pending")
+        f.cart_item(buyer, item)
+        f.address(buyer, street=f"{n} Main Street", city="Springfield 7" if n % 2 else "Shelbyville")
+        post = f.post(author, title=f"News {n}", category=parent, tags=[f.tag(name=f"tag{n}")])
+        f.comment(post, user=buyer, author_name=f"reader{n}", body="=SUM(A1) 7" if n % 2 else "plain")
+    f.customer(username="gone7").soft_delete()
+    f.product(name="Lamp gone").soft_delete()
+    db.session.commit()
+    searched = 0
+    for search in (None, "7", "1", "buyer2", "Lamp", "pending", "%", "gone", "no such thing"):
+        listed = view_export(admin.client, entity, search)
+        command = cli_export(runner, entity, search)
+        assert listed[0] == command[0], entity  # the same columns
+        assert sorted(listed[1:]) == sorted(command[1:]), (entity, search)
+        assert len(listed) - 1 == view_list_count(app, admin.client, entity, search), (entity, search)
+        searched += 0 < len(listed) - 1 < len(view_export(admin.client, entity, None)) - 1
+    assert searched, f"no search narrowed the {entity} export down"
+
+
+@pytest.mark.parametrize(("label", "path", "value"), [
+    ("Status", "status", "paid"), ("Total", "total", "6.50"), ("Shipping", "shipping_fee", "0.50"),
+    ("user / Users / Username", "user.username", "shopper07"), ("Status", "status", "nothing"),
+])
+def test_the_cli_filters_as_the_list_filters(app, staff_client, runner, shop, label, path, value):
+    """``manage.py export --filter NAME=VALUE`` takes the list's filter columns from the same
+    specification and keeps the rows the list's "equals" filter keeps."""
+    listed = exported(staff_client, {filter_arg(app, label, "equals"): value})
+    result = runner.invoke(args=["export", "order", "--filter", f"{path}={value}"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"), newline="")))
+    command = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert sorted(row["ID"] for row in command) == sorted(row["ID"] for row in listed)
+    assert (len(command) > 0) == (value != "nothing")
+
+
+def test_the_cli_refuses_a_filter_the_list_does_not_have(runner, db):
+    result = runner.invoke(args=["export", "order", "--filter", "notes=x"])
+    assert result.exit_code == 2 and "NAME one of: status, order_date" in result.output
+    result = runner.invoke(args=["export", "order", "--filter", "total=abc"])
+    assert result.exit_code == 2 and "total: 'abc' is not a valid value" in result.output
+
+
+def test_only_the_deleted_filter_asks_session_hooks_for_deleted_rows(app, staff_client, shop):
+    """A soft-delete hook on the session (do_orm_execute) sees ``include_deleted`` on the
+    export's statement only when the list shows deleted rows, not for a plain search."""
+    from sqlalchemy.orm import Session
+
+    seen: list[bool] = []
+
+    def record(state: Any) -> None:
+        if state.is_select and state.execution_options.get("yield_per"):  # the export's rows
+            seen.append(state.execution_options.get("include_deleted", False))
+
+    view = order_view(app)
+    index, deleted = next((i, flt) for i, flt in enumerate(view._filters) if type(flt).__name__ == "DeletedFilter")
+    event.listen(Session, "do_orm_execute", record)
+    try:
+        exported(staff_client, {"search": "shopper"})
+        exported(staff_client, {f"flt0_{view.get_filter_arg(index, deleted)}": "only"})
+        exported(staff_client, {})
+    finally:
+        event.remove(Session, "do_orm_execute", record)
+    assert seen == [False, True, False]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -16,22 +17,25 @@ from typing import Any
 import pytest
 from flask import Response, has_app_context
 from openpyxl import load_workbook
-from sqlalchemy import event
+from sqlalchemy import event, inspect, select, type_coerce
+from sqlalchemy.orm import Session, with_loader_criteria
 
 from admin_app.extensions import db
 from admin_app.models import Order, Product, User
 from admin_app.services.export import (
-    EXPORTS,
     KINDS,
+    MONEY_SQL,
     ExportColumn,
     build_statement,
-    cell_formatter,
     count_statement,
+    csv_lines,
     csv_stream,
     format_cell,
+    format_column,
     iter_rows,
     xlsx_write,
 )
+from admin_app.services.export_specs import EXPORTS
 from tests import factories as f
 from tests.conftest import make_app
 
@@ -47,11 +51,13 @@ WHEN = datetime(2026, 11, 25, 14, 53, 56, tzinfo=UTC)
 # --------------------------------------------------------------------------- helpers
 
 
-def export_csv(entity: str, search: str | None = None, **kwargs: Any) -> list[list[str]]:
-    """The rows (header first) a user finds in the CSV download of ``entity``."""
+def export_csv(entity: str, search: str | None = None, include_deleted: bool = False,
+               **kwargs: Any) -> list[list[str]]:
+    """The rows (header first) a user finds in the CSV download of ``entity`` (with the
+    trash, as the Deleted filter's export reads, when ``include_deleted``)."""
     spec = EXPORTS[entity]
-    data = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec, search=search, **kwargs),
-                                         spec.columns), spec.columns))
+    statement = build_statement(spec, search=search, **kwargs).execution_options(include_deleted=include_deleted)
+    data = b"".join(csv_stream(iter_rows(statement), spec.columns))
     return parse_csv(data)
 
 
@@ -68,7 +74,7 @@ def as_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
 def export_xlsx(entity: str, search: str | None = None) -> tuple[Any, Any]:
     spec = EXPORTS[entity]
     buffer = io.BytesIO()
-    result = xlsx_write(iter_rows(db.engine, build_statement(spec, search=search), spec.columns),
+    result = xlsx_write(iter_rows(build_statement(spec, search=search)),
                         spec.columns, buffer)
     buffer.seek(0)
     return load_workbook(buffer).active, result
@@ -192,7 +198,7 @@ def test_collections_are_listed_in_one_cell():
 def test_csv_chunks_are_neither_one_string_nor_one_per_row():
     f.many_orders(300)
     spec = EXPORTS["order"]
-    chunks = list(csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns), spec.columns,
+    chunks = list(csv_stream(iter_rows(build_statement(spec)), spec.columns,
                              chunk_chars=4096))
     assert chunks[0].startswith(codecs.BOM_UTF8) and chunks[0].count(b"\r\n") == 1  # header at once
     assert 3 <= len(chunks) < 300
@@ -357,7 +363,7 @@ def test_csv_streams_before_the_last_row_is_fetched():
 
     def counted() -> Iterator[tuple[Any, ...]]:
         nonlocal fetched
-        for row in iter_rows(db.engine, build_statement(spec), spec.columns, batch_size=50):
+        for row in iter_rows(build_statement(spec), batch_size=50):
             fetched += 1
             yield row
 
@@ -375,14 +381,14 @@ def test_csv_streams_before_the_last_row_is_fetched():
 def test_rows_are_read_without_any_flask_app_context():
     f.many_orders(5)
     spec = EXPORTS["order"]
-    statement, engine = build_statement(spec), db.engine  # read in the request, as a view would
+    rows = iter_rows(build_statement(spec))  # made in the request, as a view does
     db.session.remove()
     outcome: dict[str, Any] = {}
 
     def download() -> None:  # a new thread starts with no app context, like a streamed body
         try:
             outcome["context"] = has_app_context()
-            outcome["data"] = b"".join(csv_stream(iter_rows(engine, statement, spec.columns), spec.columns))
+            outcome["data"] = b"".join(csv_stream(rows, spec.columns))
         except BaseException as error:  # reported to the test thread
             outcome["error"] = error
 
@@ -403,7 +409,7 @@ def test_a_streamed_flask_response_outlives_the_app_context(app):
 
     @other.get("/orders.csv")
     def orders_csv() -> Response:
-        rows = iter_rows(db.engine, build_statement(spec), spec.columns)
+        rows = iter_rows(build_statement(spec))
         return Response(csv_stream(rows, spec.columns), mimetype="text/csv")
 
     try:
@@ -422,7 +428,7 @@ def test_closing_the_stream_early_releases_the_connection():
     db.session.remove()
     pool = db.engine.pool
     before = pool.checkedout()
-    stream = csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns, batch_size=5),
+    stream = csv_stream(iter_rows(build_statement(spec), batch_size=5),
                         spec.columns, chunk_chars=10)
     next(stream), next(stream)
     assert pool.checkedout() == before + 1
@@ -475,44 +481,81 @@ def test_export_command_refuses_an_unknown_entity(runner):
     assert "'invoice' is not one of 'address', 'auditlog', 'cartitem'" in result.output
 
 
-# --------------------------------------------------------------------------- plain rows (Core path)
+# --------------------------------------------------------------------------- one row path
 
 
-ORM_ONLY = {"post", "auditlog"}  # a collection column (tags) / a JSON column formatted in Python
+def orm_cells(spec: Any, record: Any) -> list[str]:
+    """What a CSV row must hold: format_cell of each column's value, read from the ORM
+    object as any other code reads it (typed by the column types, hybrids in Python)."""
+
+    def value(obj: Any, parts: list[str]) -> Any:
+        for index, part in enumerate(parts):
+            if obj is None:
+                return None
+            if isinstance(obj, list):  # a collection: its members' values in one cell
+                return ", ".join(str(value(member, parts[index:])) for member in obj)
+            obj = getattr(obj, part)
+        return obj
+
+    # Amounts computed in SQL (order totals, hybrids such as an item's subtotal) are read
+    # typed from their SQL, as a list page shows them: on SQLite, amounts stored with more
+    # than two decimals round differently in Python.
+    computed = spec.computed() if spec.computed else {}
+    hybrids = inspect(spec.model).all_orm_descriptors
+    cells = []
+    for column in spec.columns:
+        if column.source in computed or (column.kind == "money" and column.source in hybrids
+                                         and column.source not in inspect(spec.model).column_attrs):
+            expression = computed.get(column.source, getattr(spec.model, column.source))
+            (primary_key,) = inspect(spec.model).primary_key
+            typed = db.session.scalar(select(type_coerce(expression, MONEY_SQL)).where(primary_key == record.id))
+            cells.append(format_cell(typed, column.kind))
+        elif column.source == "changes":  # the history's JSON, as the model stores it
+            cells.append(json.dumps(record.changes, sort_keys=True, ensure_ascii=False))
+        else:
+            cells.append(format_cell(value(record, column.source.split(".")), column.kind))
+    return cells
 
 
-def test_every_entity_but_posts_and_history_reads_plain_rows():
-    assert {name for name, spec in EXPORTS.items() if not spec.plain_rows} == ORM_ONLY
-    with pytest.raises(ValueError, match="computed in Python"):
-        build_statement(EXPORTS["post"], plain_rows=True)
+def assert_export_is_what_the_orm_reads(entity: str, search: str | None = None) -> list[list[str]]:
+    spec = EXPORTS[entity]
+    header, *rows = export_csv(entity, search=search)
+    assert header == [column.header for column in spec.columns]
+    db.session.expire_all()
+    for row in rows:
+        assert row == orm_cells(spec, db.session.get(spec.model, int(row[0]))), (entity, row[0])
+    return rows
 
 
-@pytest.mark.parametrize("entity", sorted(set(EXPORTS) - ORM_ONLY))
-def test_plain_rows_export_exactly_what_orm_objects_export(entity):
-    """Same headers, same cells, same order as the ORM path: dates, money, hybrids, links
-    that are None (a product without category, a guest comment), soft-delete markers."""
+def make_awkward_world() -> None:
+    """Every entity, with links that are None (a product without category, a guest
+    comment), deleted customers and products still named by orders, formula prefixes,
+    quotes, commas, newlines and money that floats cannot hold exactly."""
     make_every_entity(3)
     orphan = f.product(name="=orphan", price=Decimal("0.10"))
-    f.category(name="Root, \"quoted\"")
+    f.category(name="Root, \"quoted\"", description="two\nlines")
     f.comment(f.post(), author_name="@guest")
     gone_customer, gone_product = f.customer(username="gone"), f.product(name="gone")
-    kept = f.order(gone_customer, items=[(gone_product, 3, Decimal("33.33")), (orphan, 1, Decimal("0.10"))])
+    f.order(gone_customer, items=[(gone_product, 3, Decimal("33.33")), (orphan, 1, Decimal("0.29"))],
+            shipping_fee=Decimal("99999999.99"), order_date=WHEN.replace(microsecond=999999))
     f.cart_item(gone_customer, gone_product)
     gone_customer.soft_delete()
     gone_product.soft_delete()
     db.session.commit()
-    spec = EXPORTS[entity]
-
-    def export(plain: bool, search: str | None = None) -> bytes:
-        statement = build_statement(spec, search=search, plain_rows=plain)
-        return b"".join(csv_stream(iter_rows(db.engine, statement, spec.columns), spec.columns))
-
-    assert export(True) == export(False)
-    assert export(True, "gone") == export(False, "gone")
-    assert len(parse_csv(export(True))) > 2 and kept
 
 
-def test_plain_rows_build_no_orm_objects_and_run_one_statement_for_10_or_1000_rows():
+@pytest.mark.parametrize("entity", sorted(EXPORTS))
+def test_every_export_holds_exactly_what_the_orm_objects_hold(entity):
+    """Same headers, same cells as the ORM's typed values through format_cell: dates,
+    money, hybrids, links that are None, collections, soft-delete markers."""
+    make_awkward_world()
+    f.audit_entries()
+    rows = assert_export_is_what_the_orm_reads(entity)
+    assert len(rows) >= 2
+    assert_export_is_what_the_orm_reads(entity, search="gone")
+
+
+def test_exports_build_no_orm_objects_and_run_one_statement_for_10_or_1000_rows():
     loads: list[Any] = []
 
     def loaded(target: Any, context: Any) -> None:
@@ -532,6 +575,30 @@ def test_plain_rows_build_no_orm_objects_and_run_one_statement_for_10_or_1000_ro
     assert loads == []
 
 
+def test_rows_are_read_through_the_session_so_its_criteria_apply():
+    """The export's statement is an ORM select run by ``db.session``: a ``do_orm_execute``
+    hook adding ``with_loader_criteria`` (the soft-delete recipe) filters its rows, and a
+    statement that must include deleted rows says so in its execution options."""
+    cancelled = f.order(f.customer(), status="cancelled")
+    kept = f.order(f.customer(), status="paid")
+    seen: list[Any] = []
+
+    def hide_cancelled(state: Any) -> None:
+        if state.is_select and not state.is_column_load and not state.is_relationship_load:
+            seen.append(state.execution_options.get("include_deleted", False))
+            state.statement = state.statement.options(
+                with_loader_criteria(Order, Order.status != "cancelled", include_aliases=True))
+
+    event.listen(Session, "do_orm_execute", hide_cancelled)
+    try:
+        assert [row["ID"] for row in as_dicts(export_csv("order"))] == [str(kept.id)]
+        assert [row["ID"] for row in as_dicts(export_csv("order", include_deleted=True))] == [str(kept.id)]
+    finally:
+        event.remove(Session, "do_orm_execute", hide_cancelled)
+    assert seen == [False, True]
+    assert {row["ID"] for row in as_dicts(export_csv("order"))} == {str(kept.id), str(cancelled.id)}
+
+
 def test_order_totals_come_from_the_order_rows_without_reading_items():
     alice, bob = f.customer(username="alice"), f.customer(username="bob")
     lamp = f.product(price=Decimal("2.50"))
@@ -546,7 +613,7 @@ def test_order_totals_come_from_the_order_rows_without_reading_items():
     assert [r["Subtotal"] for r in rows] == ["17.50"]
 
 
-def test_plain_rows_sort_by_attribute_paths_through_the_joined_alias():
+def test_sort_by_attribute_paths_through_the_joined_alias():
     zed, amy = f.customer(username="zed"), f.customer(username="amy")
     orders = [f.order(zed), f.order(amy), f.order(zed)]
     by_name = as_dicts(export_csv("order", order_by=[("user.username", False)]))
@@ -560,23 +627,6 @@ def test_plain_rows_sort_by_attribute_paths_through_the_joined_alias():
     assert [(row["Name"], row["Parent"]) for row in rows if row["Parent"]] == [("y", "A"), ("x", "B")]
 
 
-@pytest.mark.parametrize("bind_kind", ["connection", "session factory"])
-def test_plain_rows_accept_a_connection_or_a_session_factory(bind_kind):
-    f.many_orders(7)
-    spec = EXPORTS["order"]
-    statement = build_statement(spec)
-    if bind_kind == "connection":
-        with db.engine.connect() as connection:
-            rows = list(iter_rows(connection, statement, spec.columns, batch_size=3))
-            assert not connection.closed  # the caller's connection stays the caller's
-    else:
-        from sqlalchemy.orm import Session
-
-        rows = list(iter_rows(lambda: Session(db.engine), statement, spec.columns, batch_size=3))
-    assert len(rows) == 7 and all(isinstance(row, tuple) and len(row) == len(spec.columns) for row in rows)
-    assert rows[0][1].tzinfo is UTC and isinstance(rows[0][8], Decimal)
-
-
 FORMAT_SAMPLES: list[Any] = [
     None, "", "plain", "Zoë", "=1+1", "-3", "@x", "\tx", "\rx", "+1", 0, 1, -1, 42, 10**20, True, False,
     Decimal("0"), Decimal("12.5"), Decimal("12.50"), Decimal("-12.50"), Decimal("0.005"), Decimal("1E+2"),
@@ -586,123 +636,19 @@ FORMAT_SAMPLES: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_fast_cell_formatters_give_exactly_format_cell(kind):
-    formatter = cell_formatter(kind)
-    for value in FORMAT_SAMPLES:
-        assert formatter(value) == format_cell(value, kind), (kind, value)
-
-
-def test_fast_sqlite_timestamp_reading_matches_the_column_type():
-    from sqlalchemy.dialects import sqlite
-
-    from admin_app.models.base import UTCDateTime
-    from admin_app.services.export import _ExportUTCDateTime
-
-    dialect = sqlite.dialect()
-    # What a result does: the processor of the type adapted to the dialect.
-    standard = UTCDateTime()._cached_result_processor(dialect, None)
-    fast = _ExportUTCDateTime()._cached_result_processor(dialect, None)
-    for stored in ("2026-11-25 14:53:56.000000", "2026-11-25 14:53:56.123456", "2026-11-25 14:53:56",
-                   "2026-11-25", None):
-        assert fast(stored) == standard(stored), stored
-        if stored:
-            assert fast(stored).tzinfo is UTC
-
-
-# --------------------------------------------------------------------------- CSV read straight from SQLite
-
-
-AWKWARD_MONEY = [Decimal("0.29"), Decimal("0.01"), Decimal("0.10"), Decimal("1.01"), Decimal("2.68"),
-                 Decimal("99999999.99"), Decimal("12345678.91"), Decimal("0.00"), Decimal("100.00"),
-                 Decimal("33.33")]
-# More than 2 decimals: PostgreSQL rounds them on the way in, SQLite keeps the REAL as given.
-OFF_CENT_MONEY = [Decimal("1.005"), Decimal("2.675"), Decimal("0.125"), Decimal("-0.001")]
-AWKWARD_TEXT = ["=1+1", "-3", "+x", "@x", "\tTab", "\rCR", "a,b", 'say "hi"', "two\nlines", "cr\rin", "Zoë ß ✓",
-                "'quoted", " lead space", ""]
-
-
-def test_csv_of_awkward_values_is_the_same_as_through_the_orm():
-    """Money that floats cannot hold exactly, fractions of seconds, formula prefixes, quotes,
-    commas, newlines and empty text: the plain-row CSV (read as raw values and formatted a
-    column at a time on SQLite) is byte for byte the ORM's, on every database."""
-    lamp = f.product(name="lamp", price=Decimal("1.00"))
-    for index, (money, text) in enumerate(zip(AWKWARD_MONEY, AWKWARD_TEXT, strict=False)):
-        buyer = f.customer(username=text or f"user{index}", first_name=text or "Ann", last_name="Zoë",
-                           email=f"{index}@example.com")
-        when = WHEN.replace(microsecond=(0, 1, 499999, 500000, 999999)[index % 5]) - timedelta(days=index)
-        f.order(buyer, items=[(lamp, index + 1, money)], order_date=when, shipping_fee=money, notes=text)
-    f.order(f.customer(username="=last", first_name="", last_name=""), order_date=WHEN - timedelta(days=99))
-    db.session.commit()
-    for entity in ("order", "orderitem", "customer", "product", "cartitem"):
-        spec = EXPORTS[entity]
-
-        def export(plain: bool, spec: Any = spec) -> bytes:
-            statement = build_statement(spec, plain_rows=plain)
-            return b"".join(csv_stream(iter_rows(db.engine, statement, spec.columns), spec.columns))
-
-        assert export(True) == export(False), entity
-        assert export(True) == typed_plain_csv(spec), entity
-    rows = as_dicts(export_csv("order"))
-    assert {row["Customer"] for row in rows} >= {"'=1+1", "'-3", "a,b", "'=last"}
-    assert rows[0]["Order date (UTC)"] == "2026-11-25T14:53:56+00:00"
-
-
-def typed_plain_csv(spec: Any, **kwargs: Any) -> bytes:
-    """The plain-row CSV formatted from SQLAlchemy's typed values, a cell at a time (what
-    csv_stream does with rows it did not read itself)."""
-    rows = iter_rows(db.engine, build_statement(spec, **kwargs), spec.columns)
-    return b"".join(csv_stream((row for row in rows), spec.columns))
-
-
-def test_money_with_more_than_two_decimals_reads_as_sqlalchemy_reads_it():
-    """Stored values that are not whole cents (possible on SQLite only): the raw path prints
-    exactly what formatting SQLAlchemy's Decimal prints, rounding included."""
-    lamp = f.product(price=Decimal("1.00"))
-    for index, money in enumerate(OFF_CENT_MONEY):
-        f.order(f.customer(), items=[(lamp, index + 1, abs(money))], shipping_fee=abs(money),
-                order_date=WHEN - timedelta(days=index))
-    for entity in ("order", "orderitem"):
-        spec = EXPORTS[entity]
-        plain = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns), spec.columns))
-        assert plain == typed_plain_csv(spec), entity
-
-
-def test_money_sums_and_dates_read_from_sqlite_match_python_formatting():
-    """On SQLite the raw path prints what SQLAlchemy would read: ``"%.2f"`` of the stored
-    REAL (exact for at most 2 decimals below 1e8, sums included) and the stored timestamp
-    cut to seconds. Every cent value of a wide sample, through a sum, both ways."""
-    lamp = f.product(price=Decimal("1.00"))
-    buyer = f.customer()
-    samples = [Decimal(cents) / 100 for cents in (*range(0, 1000, 7), 2675, 100_499, 9_999_999_999, 1_234_567_891)]
-    for index, money in enumerate(samples):
-        f.order(buyer, items=[(lamp, 1, money)], shipping_fee=samples[-1 - index],
-                order_date=WHEN.replace(microsecond=index * 997 % 1_000_000))
-    spec = EXPORTS["order"]
-    plain = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns), spec.columns))
-    orm = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec, plain_rows=False), spec.columns),
-                              spec.columns))
-    assert plain == orm
-    totals = {row["Subtotal"] for row in as_dicts(parse_csv(plain))}
-    assert {"0.07", "26.75", "1004.99", "99999999.99"} <= totals
-
-
-def _raw_formatted(kind: str, type_: Any, values: list[Any]) -> tuple[list[Any], list[str]]:
-    """(what the SQLite raw path writes, what format_cell gives of SQLAlchemy's value)."""
-    from sqlalchemy.dialects import sqlite
-
-    from admin_app.services.export import _sqlite_column_formatter
-
-    dialect = sqlite.dialect()
-    process = type_._cached_result_processor(dialect, None) or (lambda value: value)
-    fast = list(_sqlite_column_formatter(type_, kind, dialect, None)(tuple(values)))
-    return fast, [format_cell(process(value), kind) for value in values]
-
-
-def _as_csv(values: list[Any]) -> list[str]:
+def as_written(values: list[Any]) -> list[str]:
+    """The CSV text of each value, as csv.writer writes it (None empty, ints as digits)."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerows([value, "x"] for value in values)  # what csv_stream does with them
+    csv.writer(buffer).writerows([value, "x"] for value in values)
     return [line[:-2] for line in buffer.getvalue().split("\r\n")[:-1]]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_column_formatting_gives_exactly_format_cell(kind):
+    samples = [[value] for value in FORMAT_SAMPLES] + [FORMAT_SAMPLES]
+    for values in samples:
+        assert as_written(list(format_column(values, kind))) == as_written(
+            [format_cell(value, kind) for value in values]), (kind, values)
 
 
 @pytest.mark.parametrize(
@@ -711,7 +657,7 @@ def _as_csv(values: list[Any]) -> list[str]:
         ("int", "Integer", [1, -7, 0, 2**62, None]),
         ("int", "Integer", [1, "=2", 3.5, None]),  # text or REAL in an INTEGER column
         ("text", "String", ["a", "=b", "-1", "@c", "\td", "\re", "", None, "Zoë", "'f"]),
-        ("text", "String", ["a", 5, -5, 1.5, None, b"=x"]),
+        ("text", "String", ["a", 5, -5, 1.5, None, "=x"]),
         ("money", "Numeric", [0.29, 99999999.99, 1.005, 2.675, 0.125, 0, 100, -12.5, 0.1 + 0.2, 1e15, 7]),
         ("money", "Numeric", [-0.0, -0.001, 1e20, 12.5]),
         ("money", "Numeric", [1.5, None]),
@@ -724,19 +670,78 @@ def _as_csv(values: list[Any]) -> list[str]:
         ("bool", "Boolean", [1, 2, -1, 0]),
     ],
 )
-def test_sqlite_raw_column_formatting_equals_format_cell(kind, type_, values):
-    """Each batch formatter of the SQLite raw path, on what SQLite can hand back: the usual
-    stored forms (fast) and anything else (the general rule), always format_cell's text."""
+def test_what_sqlite_stores_is_written_as_sqlalchemy_reads_it(kind, type_, values):
+    """The engine reads values as the driver returns them. On SQLite that is text for
+    timestamps, REAL for money and 0/1 for booleans: each column, formatted at once or per
+    cell, gives format_cell of what SQLAlchemy's column type makes of the stored value."""
     from sqlalchemy import Boolean, Integer, String
+    from sqlalchemy.dialects import sqlite
 
-    from admin_app.services.export import _FAST_UTC_DATETIME, MONEY_SQL
+    from admin_app.models.base import UTCDateTime
+    from admin_app.services.export import MONEY_SQL
 
-    types = {"Integer": Integer(), "String": String(), "Numeric": MONEY_SQL, "UTCDateTime": _FAST_UTC_DATETIME,
-             "Boolean": Boolean()}
-    if kind == "text" and any(isinstance(value, bytes) for value in values):
-        values = [value.decode() if isinstance(value, bytes) else value for value in values]
-    fast, expected = _raw_formatted(kind, types[type_], values)
-    assert _as_csv(fast) == _as_csv(expected), (kind, values)
+    type_ = {"Integer": Integer(), "String": String(), "Numeric": MONEY_SQL, "UTCDateTime": UTCDateTime(),
+             "Boolean": Boolean()}[type_]
+    dialect = sqlite.dialect()
+    process = type_.dialect_impl(dialect).result_processor(dialect, None) or (lambda value: value)
+    if isinstance(type_, UTCDateTime):
+        impl = type_.impl.dialect_impl(dialect).result_processor(dialect, None)
+        process = lambda value: type_.process_result_value(impl(value), dialect)  # noqa: E731
+    expected = [format_cell(process(value), kind) for value in values]
+    assert as_written(list(format_column(values, kind))) == as_written(expected), (kind, values)
+    assert [format_cell(value, kind) for value in values] == expected
+
+
+def test_csv_of_awkward_values_is_what_the_orm_reads():
+    """Money that floats cannot hold exactly, fractions of seconds, formula prefixes, quotes,
+    commas, newlines and empty text, on every database."""
+    lamp = f.product(name="lamp", price=Decimal("1.00"))
+    for index, (money, text) in enumerate(zip(AWKWARD_MONEY, AWKWARD_TEXT, strict=False)):
+        buyer = f.customer(username=text or f"user{index}", first_name=text or "Ann", last_name="Zoë",
+                           email=f"{index}@example.com")
+        when = WHEN.replace(microsecond=(0, 1, 499999, 500000, 999999)[index % 5]) - timedelta(days=index)
+        f.order(buyer, items=[(lamp, index + 1, money)], order_date=when, shipping_fee=money, notes=text)
+    f.order(f.customer(username="=last", first_name="", last_name=""), order_date=WHEN - timedelta(days=99))
+    for entity in ("order", "orderitem", "customer", "product", "cartitem"):
+        assert_export_is_what_the_orm_reads(entity)
+    rows = as_dicts(export_csv("order"))
+    assert {row["Customer"] for row in rows} >= {"'=1+1", "'-3", "a,b", "'=last"}
+    assert rows[0]["Order date (UTC)"] == "2026-11-25T14:53:56+00:00"
+
+
+AWKWARD_MONEY = [Decimal("0.29"), Decimal("0.01"), Decimal("0.10"), Decimal("1.01"), Decimal("2.68"),
+                 Decimal("99999999.99"), Decimal("12345678.91"), Decimal("0.00"), Decimal("100.00"),
+                 Decimal("33.33")]
+# More than 2 decimals: PostgreSQL rounds them on the way in, SQLite keeps the REAL as given.
+OFF_CENT_MONEY = [Decimal("1.005"), Decimal("2.675"), Decimal("0.125"), Decimal("-0.001")]
+AWKWARD_TEXT = ["=1+1", "-3", "+x", "@x", "\tTab", "\rCR", "a,b", 'say "hi"', "two\nlines", "cr\rin", "Zoë ß ✓",
+                "'quoted", " lead space", ""]
+
+
+def test_money_with_more_than_two_decimals_reads_as_sqlalchemy_reads_it():
+    """Stored values that are not whole cents (possible on SQLite only): the CSV prints
+    exactly what formatting SQLAlchemy's Decimal prints, rounding included."""
+    lamp = f.product(price=Decimal("1.00"))
+    for index, money in enumerate(OFF_CENT_MONEY):
+        f.order(f.customer(), items=[(lamp, index + 1, abs(money))], shipping_fee=abs(money),
+                order_date=WHEN - timedelta(days=index))
+    for entity in ("order", "orderitem"):
+        assert_export_is_what_the_orm_reads(entity)
+
+
+def test_money_sums_and_dates_read_from_sqlite_match_python_formatting():
+    """On SQLite the CSV prints what SQLAlchemy would read: ``"%.2f"`` of the stored REAL
+    (exact for at most 2 decimals below 1e8, sums included) and the stored timestamp cut
+    to seconds. Every cent value of a wide sample, through a sum."""
+    lamp = f.product(price=Decimal("1.00"))
+    buyer = f.customer()
+    samples = [Decimal(cents) / 100 for cents in (*range(0, 1000, 7), 2675, 100_499, 9_999_999_999, 1_234_567_891)]
+    for index, money in enumerate(samples):
+        f.order(buyer, items=[(lamp, 1, money)], shipping_fee=samples[-1 - index],
+                order_date=WHEN.replace(microsecond=index * 997 % 1_000_000))
+    rows = assert_export_is_what_the_orm_reads("order")
+    totals = {row[7] for row in rows}
+    assert {"0.07", "26.75", "1004.99", "99999999.99"} <= totals
 
 
 def test_csv_reads_timestamps_stored_in_other_forms_like_the_orm(extra_app, tmp_path):
@@ -747,37 +752,43 @@ def test_csv_reads_timestamps_stored_in_other_forms_like_the_orm(extra_app, tmp_
     sqlite_app = extra_app(f"sqlite:///{tmp_path / 'timestamps.db'}")
     with sqlite_app.app_context():
         db.create_all()
-        _check_timestamps_stored_in_other_forms(text)
-
-
-def _check_timestamps_stored_in_other_forms(text):
-    orders = [f.order(f.customer(), order_date=WHEN - timedelta(hours=n)) for n in range(3)]
-    with db.engine.begin() as connection:
-        connection.execute(text("UPDATE orders SET order_date = '2026-11-20 01:02:03' WHERE id = :id"),
-                           {"id": orders[1].id})
-        connection.execute(text("UPDATE orders SET order_date = '2026-11-19', shipping_fee = 7 WHERE id = :id"),
-                           {"id": orders[2].id})
-    db.session.expire_all()
-    spec = EXPORTS["order"]
-    plain = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec), spec.columns), spec.columns))
-    orm = b"".join(csv_stream(iter_rows(db.engine, build_statement(spec, plain_rows=False), spec.columns),
-                              spec.columns))
-    assert plain == orm
-    text_ = plain.decode("utf-8-sig")
+        orders = [f.order(f.customer(), order_date=WHEN - timedelta(hours=n)) for n in range(3)]
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE orders SET order_date = '2026-11-20 01:02:03' WHERE id = :id"),
+                               {"id": orders[1].id})
+            connection.execute(text("UPDATE orders SET order_date = '2026-11-19', shipping_fee = 7 WHERE id = :id"),
+                               {"id": orders[2].id})
+        assert_export_is_what_the_orm_reads("order")
+        text_ = b"".join(csv_stream(iter_rows(build_statement(EXPORTS["order"])), EXPORTS["order"].columns)).decode(
+            "utf-8-sig")
     assert "2026-11-20T01:02:03+00:00" in text_ and "2026-11-19T00:00:00+00:00,pending" in text_
     assert ",7.00," in text_
 
 
-def test_xlsx_of_plain_rows_still_gets_typed_values():
+def test_xlsx_gets_typed_values_from_what_the_database_stores():
     f.order(f.customer(), items=[(f.product(), 2, Decimal("0.29"))], order_date=WHEN.replace(microsecond=999999),
             shipping_fee=Decimal("99999999.99"))
-    spec = EXPORTS["order"]
-    rows = list(iter_rows(db.engine, build_statement(spec), spec.columns))
-    assert rows[0][1] == WHEN.replace(microsecond=999999) and rows[0][1].tzinfo is UTC
-    assert (rows[0][7], rows[0][8]) == (Decimal("0.58"), Decimal("99999999.99"))
     sheet, _result = export_xlsx("order")
     values = [cell.value for cell in list(sheet.iter_rows())[1]]
-    assert isinstance(values[1], datetime) and values[8] == 99999999.99  # typed, not text
+    # (openpyxl keeps milliseconds: .999999 reads back as the next second)
+    assert isinstance(values[1], datetime) and abs(values[1] - WHEN.replace(tzinfo=None)) <= timedelta(seconds=1)
+    assert (values[7], values[8]) == (0.58, 99999999.99)  # typed, not text
+    assert values[6] == "no"
+
+
+def test_csv_stream_reports_progress_for_every_row():
+    f.many_orders(45)
+    spec = EXPORTS["order"]
+    reported: list[int] = []
+    data = b"".join(csv_stream(iter_rows(build_statement(spec)), spec.columns, chunk_chars=512,
+                               progress=reported.append))
+    assert sum(reported) == 45 == data.count(b"\r\n") - 1
+    assert len(reported) > 1  # reported as it goes, not once at the end
+
+
+def test_rows_of_the_wrong_width_are_refused():
+    with pytest.raises(ValueError, match="2 values"):
+        b"".join(csv_stream(iter([(1, "a"), (2,)]), [ExportColumn("N", "n", "int"), ExportColumn("T", "t")]))
 
 
 @pytest.mark.parametrize(
@@ -797,26 +808,17 @@ def test_xlsx_of_plain_rows_still_gets_typed_values():
         [["Zoë ✓", " spaced ", "'quoted"], ["x", "y", "z"]],
     ],
 )
-def test_csv_lines_without_the_writer_are_the_writers_lines(cells):
-    from admin_app.services.export import _csv_lines
-
+def test_lines_joined_without_the_writer_are_the_writers_lines(cells):
+    """csv_stream joins a batch's lines itself where no cell needs quoting (the writer's
+    per-character checks cost a third of a large export): byte for byte csv.writer's."""
     buffer = io.StringIO()
     csv.writer(buffer).writerows(zip(*cells))
-    lines = _csv_lines(cells)
+    lines = csv_lines(cells)
     if lines is not None:
         assert "\r\n".join(lines) + "\r\n" == buffer.getvalue()
     else:  # left to the writer: anything it quotes or converts
         assert any(isinstance(value, (float, bool)) or value is None or (isinstance(value, str) and
-                   any(c in value for c in ',"\r\n\x00')) for column in cells for value in column) or len(cells) < 2
-
-
-@pytest.mark.parametrize("plain_rows", [True, False])
-def test_csv_stream_reports_progress_for_every_row(plain_rows):
-    f.many_orders(45)
-    spec = EXPORTS["order"]
-    reported: list[int] = []
-    statement = build_statement(spec, plain_rows=plain_rows)
-    data = b"".join(csv_stream(iter_rows(db.engine, statement, spec.columns), spec.columns, chunk_chars=512,
-                               progress=reported.append))
-    assert sum(reported) == 45 == data.count(b"\r\n") - 1
-    assert len(reported) > 1  # reported as it goes, not once at the end
+                   any(c in value for c in ',"\r\n')) for column in cells for value in column) or len(cells) < 2
+    plain = len(cells) > 1 and all(type(value) in (int, str) and not (isinstance(value, str) and any(
+        c in value for c in ',"\r\n')) for column in cells for value in column)
+    assert (lines is not None) == plain
