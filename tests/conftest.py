@@ -35,6 +35,29 @@ PASSWORD = "correct-horse-battery"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives headless Chromium against a live server")
+    config.addinivalue_line("markers", "restarts_postgres: stops and starts the PostgreSQL server itself")
+
+
+def restarts_postgres_allowed() -> bool:
+    """Stopping the server would break anyone else using it, so only a run that owns it
+    (``.ci/run``, after its other runs) sets ``FAULT_RESTART_POSTGRES=1``."""
+    return os.environ.get("FAULT_RESTART_POSTGRES") == "1"
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if restarts_postgres_allowed():
+        return None
+    return "tests marked restarts_postgres left out (FAULT_RESTART_POSTGRES=1 runs them; .ci/run does)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that restart PostgreSQL are left out (deselected, not skipped) unless allowed."""
+    if restarts_postgres_allowed():
+        return
+    left_out = [item for item in items if item.get_closest_marker("restarts_postgres")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("restarts_postgres")]
 
 
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:

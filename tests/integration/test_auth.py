@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 from itsdangerous import TimestampSigner
@@ -184,7 +185,9 @@ def test_twenty_failures_from_one_address_lock_it(app, staff_user):
 def test_lockouts_live_in_redis_and_survive_a_new_process(extra_app, staff_user):
     """With Redis storage the counters are outside the process: a freshly started app
     (as another gunicorn worker would be) sees the same lockout."""
-    url = "redis://127.0.0.1:6379"
+    # The PostgreSQL run's own Redis when it has one, else database 1: CI runs SQLite and
+    # PostgreSQL at once, and limiter.reset() here must not clear the other run's counters.
+    url = os.environ.get("TEST_RATELIMIT_STORAGE_URI") or "redis://127.0.0.1:6379/1"
     from redis import Redis
 
     from admin_app.extensions import limiter

@@ -71,8 +71,7 @@ def pg_cluster() -> tuple[str, str] | None:
     return version, "main"
 
 
-@pytest.mark.skipif(os.environ.get("FAULT_RESTART_POSTGRES") != "1",
-                    reason="restarts the PostgreSQL server: run in CI (.ci/run sets FAULT_RESTART_POSTGRES=1)")
+@pytest.mark.restarts_postgres
 def test_postgres_restart_shows_a_clear_page_then_recovers(postgres_app):
     app, client, name, server = postgres_app
     cluster = pg_cluster()
