@@ -11,14 +11,16 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from admin_app.accounts import erasure
+from admin_app.accounts.models import ROLES, Employee
+from admin_app.accounts.services import UserError, create_employee, find_user_by_login
+from admin_app.audit.services import CLI, audit_actor
+from admin_app.core import trash
+from admin_app.core.search import limit_search
+from admin_app.demo import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
 from admin_app.extensions import db
-from admin_app.models import ORDER_STATUSES, ROLES, Employee
-from admin_app.services import erasure, trash
-from admin_app.services.audit import CLI, audit_actor
-from admin_app.services.demo_data import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
-from admin_app.services.orders import move_order_ids
-from admin_app.services.search import limit_search
-from admin_app.services.users import UserError, create_employee, find_user_by_login
+from admin_app.sales.models import ORDER_STATUSES
+from admin_app.sales.services import move_order_ids
 
 DEMO_ADMIN = "admin"
 
@@ -129,7 +131,7 @@ def demo_command(host: str, port: int) -> None:
 @with_appcontext
 def check_config_command() -> None:
     """Check the configuration is fit for production; exit 1 if it is not."""
-    from admin_app.services.config_check import config_problems, is_fatal
+    from admin_app.core.config_check import config_problems, is_fatal
 
     problems = config_problems(current_app)
     for problem in problems:
@@ -149,15 +151,15 @@ from contextlib import nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import IO, Any  # noqa: E402
 
-from admin_app.services.export import (  # noqa: E402
+from admin_app.core.export import (  # noqa: E402
     build_statement,
     count_statement,
     csv_stream,
     iter_rows,
     xlsx_write,
 )
-from admin_app.services.export_specs import EXPORTS  # noqa: E402
-from admin_app.services.search import filter_clause  # noqa: E402
+from admin_app.core.search import filter_clause  # noqa: E402
+from admin_app.domains import EXPORTS  # noqa: E402
 
 _PROGRESS_STEP = 500  # redraw the bar every few hundred rows, not on every row
 
