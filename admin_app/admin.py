@@ -6,13 +6,25 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from admin_app.accounts.account_view import AccountView
+from admin_app.accounts.models import Address, Customer, Employee
+from admin_app.accounts.views import AddressView, CustomerView, EmployeeView
+from admin_app.audit.models import AuditLog
+from admin_app.audit.views import AuditLogView
+from admin_app.catalog.models import Category, Product
+from admin_app.catalog.views import CategoryView, ProductView
+from admin_app.content.models import Comment, Post, Tag
+from admin_app.content.views import CommentView, PostView, TagView
+from admin_app.core import adapter
 from admin_app.core.frame import register_frame_helpers
 from admin_app.core.security import allow_inline_handler, csp_nonce
+from admin_app.dashboard.views import DashboardView
+from admin_app.extensions import db
+from admin_app.sales.models import CartItem, Order, OrderItem
+from admin_app.sales.views import CartItemView, OrderItemView, OrderView
 
 
 def init_admin(app: Flask) -> Admin:
-    from admin_app.dashboard.views import DashboardView
-
     admin = Admin(
         app,
         name="Shop back office",
@@ -30,8 +42,8 @@ def allow_flask_admin_handlers(admin: Admin) -> None:
     """Flask-Admin's bulk action menu (``modelActions.execute('<action>')``) and "Add
     <rows>" buttons (``faForm.addInlineField(this, '<field>')``) use inline handlers that
     name the action or field: allow exactly those in the CSP, nothing more."""
-    for view in admin._views:
-        for name, _label in getattr(view, "_actions", None) or ():
+    for view in adapter.registered_views(admin):
+        for name, _label in adapter.actions(view):
             allow_inline_handler(f"return modelActions.execute('{name}');")
         for entry in getattr(view, "inline_models", None) or ():
             inline_model = entry[0] if isinstance(entry, tuple) else entry
@@ -42,18 +54,6 @@ def allow_flask_admin_handlers(admin: Admin) -> None:
 
 def register_views(admin: Admin) -> None:
     """Every view of the back office, grouped by menu category (like Django's admin.site)."""
-    from admin_app.accounts.account_view import AccountView
-    from admin_app.accounts.models import Address, Customer, Employee
-    from admin_app.accounts.views import AddressView, CustomerView, EmployeeView
-    from admin_app.audit.models import AuditLog
-    from admin_app.audit.views import AuditLogView
-    from admin_app.catalog.models import Category, Product
-    from admin_app.catalog.views import CategoryView, ProductView
-    from admin_app.content.models import Comment, Post, Tag
-    from admin_app.content.views import CommentView, PostView, TagView
-    from admin_app.extensions import db
-    from admin_app.sales.models import CartItem, Order, OrderItem
-    from admin_app.sales.views import CartItemView, OrderItemView, OrderView
 
     admin.add_views(
         OrderView(Order, db, category="Sales", name="Orders"),

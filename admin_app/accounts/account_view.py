@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
@@ -58,6 +58,4 @@ class AccountView(ShopBaseView):
 
     @staticmethod
     def theme_preference() -> str:
-        from flask import current_app
-
         return current_user.preferences.get("theme", current_app.config["ADMIN_SWATCH"])

@@ -53,6 +53,7 @@ from typing import Any
 from uuid import UUID
 
 from flask import current_app, has_request_context
+from flask_login import current_user
 from sqlalchemy import Column, Numeric, Select, and_, event, insert, inspect, or_, select
 from sqlalchemy.orm import (
     MANYTOONE,
@@ -196,9 +197,6 @@ def current_actor() -> Actor:
 def _request_employee() -> Employee | None:
     if not has_request_context() or getattr(current_app, "login_manager", None) is None:
         return None
-    # Imported lazily: the service must work (CLI, scripts) without Flask-Login in play.
-    from flask_login import current_user
-
     user = current_user._get_current_object()
     if isinstance(user, Employee) and user.is_authenticated:
         return user

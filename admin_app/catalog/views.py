@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from wtforms import ValidationError
 from wtforms.validators import InputRequired, Length
 
@@ -45,8 +46,6 @@ class ProductView(ShopModelView):
 
 def _not_own_ancestor(form: Any, field: Any) -> None:
     """A category cannot be moved under itself or under one of its own descendants."""
-    from flask import request
-
     editing = parse_id(request.args.get("id"))
     parent = field.data
     if parent is None or editing is None:

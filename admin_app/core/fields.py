@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_admin.contrib.sqla import filters as sqla_filters
-from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import DateTimeField, RenderTemplateWidget
 from flask_admin.model.filters import convert as filters_for
 from flask_admin.model.form import converts
 from wtforms.validators import Length
 
+from admin_app.core import adapter
 from admin_app.core.validators import NUL, no_nul
 
 
@@ -98,7 +98,7 @@ class ShopFilterConverter(sqla_filters.FilterConverter):
         bits): the list would fail instead."""
         filters = super().convert(type_name, column, name, **kwargs)
         for flt in filters or ():
-            flt.validate = _refusing_unstorable(flt)
+            adapter.replace_filter_validation(flt, _refusing_unstorable)
         return filters
 
     @filters_for("utcdatetime")
@@ -117,13 +117,12 @@ def text_length_limit(maximum: int = TEXT_MAX_CHARS) -> Length:
                                        "(it has %(length)d).")
 
 
-class ShopModelConverter(AdminModelConverter):
+class ShopModelConverter(adapter.StringFieldHook):
     @classmethod
-    def _string_common(cls, column: Any = None, field_args: Any = None, **extra: Any) -> None:
+    def string_field_args(cls, column: Any, field_args: dict[str, Any]) -> None:
         """Every text field refuses NUL first (see :func:`~admin_app.core.validators.no_nul`);
         Flask-Admin limits ``String(n)`` columns to ``n`` characters, and every text column
         without a length (``Text``) is limited to ``TEXT_MAX_CHARS``."""
-        super()._string_common(column=column, field_args=field_args, **extra)
         field_args["validators"] = [no_nul, *field_args["validators"]]
         if column is not None and not isinstance(getattr(column.type, "length", None), int):
             field_args["validators"].append(text_length_limit())

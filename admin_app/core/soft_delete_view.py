@@ -13,6 +13,7 @@ from typing import Any
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 
+from admin_app.core import adapter
 from admin_app.core.models import SoftDeleteMixin
 
 
@@ -43,7 +44,8 @@ def has_soft_delete(model: Any) -> bool:
 def shows_deleted(view: Any, filters: Any) -> str | None:
     """The Deleted filter's value among a list's active ``filters`` ((index, name, value)
     triples), or None when the list shows live rows only."""
+    view_filters = adapter.active_filters(view)
     for index, _name, value in filters or ():
-        if view._filters and index < len(view._filters) and isinstance(view._filters[index], DeletedFilter):
+        if index < len(view_filters) and isinstance(view_filters[index], DeletedFilter):
             return str(value)
     return None

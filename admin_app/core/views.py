@@ -38,7 +38,7 @@ from werkzeug.routing import BuildError
 from wtforms import HiddenField, ValidationError
 from wtforms.form import BaseForm
 
-from admin_app.core import trash
+from admin_app.core import adapter, trash
 from admin_app.core.errors import describe_integrity_error
 from admin_app.core.export import ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
 from admin_app.core.export_specs import EXPORTS
@@ -125,7 +125,7 @@ def drop_unsafe_return_url() -> None:
     request.values = CombinedMultiDict([ImmutableMultiDict(args), ImmutableMultiDict(form)])
 
 
-class RoleAccessMixin:
+class RoleAccessMixin(adapter.ViewHooks):
     """Roles per view: ``read_roles`` may look, ``write_roles`` may change. Every view also
     ignores an off-site return address (:func:`drop_unsafe_return_url`)."""
 
@@ -145,10 +145,7 @@ class RoleAccessMixin:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         abort(403)
 
-    def _handle_view(self, name: str, **kwargs: Any) -> Any:
-        refused = super()._handle_view(name, **kwargs)  # type: ignore[misc]
-        if refused is not None:
-            return refused
+    def before_view(self, name: str, **kwargs: Any) -> Any:
         drop_unsafe_return_url()
         if name in WRITE_METHODS and not self.can_write():
             abort(403)
@@ -390,21 +387,17 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def init_actions(self) -> None:
         super().init_actions()
         if not self.soft_delete:
-            self._actions = [(n, t) for n, t in self._actions if n not in SOFT_DELETE_ACTIONS]
-            for name in SOFT_DELETE_ACTIONS:
-                self._actions_data.pop(name, None)
-        # Flask-Admin keeps each action as (callable, text, confirmation) in _actions_data
-        # and has no hook between the posted ids and the callable: wrap them here, once.
-        has_trash = self.soft_delete or any(parts.mapper.class_ is self.model for parts in parts_in_the_trash())
-        for name, (handler, text, confirmation) in list(self._actions_data.items()):
-            if has_trash and name not in SOFT_DELETE_ACTIONS:
-                self._actions_data[name] = (self._refusing_the_trash(handler), text, confirmation)
+            adapter.keep_actions(self, lambda name: name not in SOFT_DELETE_ACTIONS)
+        # Every other action is given only the selected rows outside the trash.
+        if self.soft_delete or any(parts.mapper.class_ is self.model for parts in parts_in_the_trash()):
+            adapter.wrap_actions(self, lambda name, handler: handler if name in SOFT_DELETE_ACTIONS
+                                 else self._refusing_the_trash(handler))
 
     def get_actions_list(self) -> Any:
         """Restore and Purge only where the list shows rows in the trash (the Deleted
         filter); with "Deleted only", nothing else (every other action would refuse)."""
         actions, confirmations = super().get_actions_list()
-        shown = shows_deleted(self, self._get_list_extra_args().filters) if self.soft_delete else None
+        shown = shows_deleted(self, adapter.list_extra_args(self).filters) if self.soft_delete else None
         if shown is None:
             actions = [(n, t) for n, t in actions if n not in SOFT_DELETE_ACTIONS]
         elif shown == DeletedFilter.ONLY:
@@ -440,13 +433,12 @@ class ShopModelView(RoleAccessMixin, ModelView):
             search = limited.text
         query = self.get_query().execution_options(**with_trash)
         count_query, joins, count_joins = self.get_count_query().execution_options(**with_trash), {}, {}
-        if self._search_supported and search:
-            query, count_query, joins, count_joins = self._apply_search(query, count_query, joins,
-                                                                        count_joins, search)
-        if filters and self._filters:
-            query, count_query, joins, count_joins = self._apply_filters(query, count_query, joins,
-                                                                         count_joins, filters)
-        query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
+        if adapter.search_supported(self) and search:
+            query, count_query = self.apply_search(query, count_query, search)
+        if filters and adapter.active_filters(self):
+            query, count_query, joins, count_joins = adapter.apply_filters(self, query, count_query, joins,
+                                                                           count_joins, filters)
+        query, joins = adapter.apply_sorting(self, query, joins, sort_column, sort_desc)
         primary_key = self.primary_key_attribute()
         query = query.order_by(primary_key.desc())  # a total order: pages never overlap
         if not execute:
@@ -456,10 +448,11 @@ class ShopModelView(RoleAccessMixin, ModelView):
         page = min(max(page or 0, 0), (2**31 - 1) // max(page_size or 1, 1))
         count = self.row_count(count_query, narrowed=bool(search or filters), page=page or 0,
                                page_size=page_size)
-        page_ids = self._apply_pagination(query, page, page_size).with_entities(primary_key)
-        rows, _joins = self._apply_sorting(self.get_query().filter(primary_key.in_(page_ids.statement))
-                                           .execution_options(**with_trash), {}, sort_column, sort_desc)
-        return count, rows.order_by(primary_key.desc()).options(*(joinedload(j) for j in self._auto_joins)).all()
+        page_ids = adapter.apply_pagination(self, query, page, page_size).with_entities(primary_key)
+        rows, _joins = adapter.apply_sorting(self, self.get_query().filter(primary_key.in_(page_ids.statement))
+                                             .execution_options(**with_trash), {}, sort_column, sort_desc)
+        loads = [joinedload(join) for join in adapter.auto_joins(self)]
+        return count, rows.order_by(primary_key.desc()).options(*loads).all()
 
     def get_url(self, endpoint: str, **kwargs: Any) -> str:
         """``url_for``, except that the list's own URL (which a list page builds for every
@@ -482,7 +475,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def list_rows(self, context: Any, data: list[Any]) -> Iterator[tuple[str, Markup]]:
         """Each row's id and its formatted, escaped cells as one piece of markup: what
         Flask-Admin's list template builds with a macro call per cell, in one loop."""
-        cells = [self._list_cell(context, name) for name, _label in self._list_columns]
+        cells = [self._list_cell(context, name) for name, _label in adapter.list_columns(self)]
         for row in data:
             yield str(self.get_pk_value(row)), Markup("".join([cell(row) for cell in cells]))
 
@@ -492,13 +485,13 @@ class ShopModelView(RoleAccessMixin, ModelView):
         with the per-column lookups made once and the type formatter found once per type."""
         opening = f'<td class="col-{escape(name)}">'
         column_formatter = self.column_formatters.get(name)
-        choices = self._column_choices_map.get(name)
+        choices = adapter.column_choices(self, name)
         type_formatters = self.column_type_formatters
         formatter_for_type: dict[type, Any] = {}
 
         def cell(row: Any) -> str:
             value = (column_formatter(self, context, row, name) if column_formatter is not None
-                     else self._get_field_value(row, name))
+                     else adapter.field_value(self, row, name))
             if choices:
                 value = choices.get(value) or value
             else:
@@ -534,7 +527,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
         # Keep the pager working on pages past the cap (the URL may name any page).
         return CappedCount(max(COUNT_CAP, (page + 2) * (page_size or 1)))
 
-    def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str) -> Any:
+    def apply_search(self, query: Any, count_query: Any, search: str) -> tuple[Any, Any]:
         """The export specification's search (:func:`search_clause`), the same for the list,
         its export and ``manage.py export``."""
         spec = self.export_spec()
@@ -542,7 +535,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
         if condition is not None:
             query = query.filter(condition)
             count_query = count_query.filter(condition) if count_query is not None else None
-        return query, count_query, joins, count_joins
+        return query, count_query
 
     def get_one(self, id: Any) -> Any:
         """The record, unless it is in the trash (the trash rule): Flask-Admin's edit,
@@ -557,8 +550,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
     #: what they show), so a form with many rows loads them in a fixed number of queries.
     record_load_options: tuple[Any, ...] = ()
 
-    def _handle_view(self, name: str, **kwargs: Any) -> Any:
-        refused = super()._handle_view(name, **kwargs)
+    def before_view(self, name: str, **kwargs: Any) -> Any:
+        refused = super().before_view(name, **kwargs)
         if refused is not None:
             return refused
         if self.soft_delete and name in ("edit_view", "details_view") and self.get_one(request.args.get("id")) is None:
@@ -676,7 +669,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
         query>)`` (the spec's search, Flask-Admin's filters and its soft-delete rule, which
         the Deleted filter lifts); without, to live rows; in the list's order.
         """
-        view_args = self._get_list_extra_args()
+        view_args = adapter.list_extra_args(self)
         extra_where: list[Any] = []
         narrowed = bool(view_args.search) or bool(view_args.filters)
         with_trash = shows_deleted(self, view_args.filters) is not None
@@ -694,12 +687,12 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def export_order_by(self, view_args: Any) -> list[Any]:
         """The list's sort (or ``column_default_sort``) as the engine's sort keys:
         ``user.username`` is sorted through the export's joined alias."""
-        sort = self._get_column_by_idx(view_args.sort)
-        sort_column = sort[0] if sort else None
-        if sort_column is None or sort_column not in self._sortable_columns:
+        sort = adapter.sort_column_by_index(self, view_args.sort)
+        sortable = adapter.sortable_column(self, sort[0]) if sort else None
+        if sortable is None:
             return [self._export_sort_key(field, joins, bool(descending))
-                    for field, joins, descending in self._get_default_order()]
-        fields, joins = self._sortable_columns[sort_column], self._sortable_joins.get(sort_column)
+                    for field, joins, descending in adapter.default_order(self)]
+        fields, joins = sortable
         if not isinstance(fields, list):
             fields, joins = [fields], [joins]
         return [self._export_sort_key(field, join, bool(view_args.sort_desc))
@@ -816,8 +809,10 @@ class ShopModelView(RoleAccessMixin, ModelView):
         forget_submitted_values(form)
         form.loaded_version.data = model.version_id
 
-    def _on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
-        super()._on_model_change(form, model, is_created)
+    def prepare_save(self, form: Any, model: Any, is_created: bool) -> None:
+        """Between the form's values and the commit, on create and edit: the view's
+        ``on_model_change``, then the rules every save keeps."""
+        self.on_model_change(form, model, is_created)
         blank_strings_to_none(model)
         refuse_new_references_to_deleted(model)
         if not is_created and hasattr(model, "updated_at"):
@@ -838,7 +833,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
             model = self.build_new_instance()
             form.populate_obj(model)
             db.session.add(model)
-            self._on_model_change(form, model, True)
+            self.prepare_save(form, model, True)
             db.session.commit()
         except Exception as exc:
             db.session.rollback()
@@ -853,7 +848,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
         another one past that point fails on version_id_col (StaleDataError)."""
         try:
             form.populate_obj(model)
-            self._on_model_change(form, model, False)
+            self.prepare_save(form, model, False)
             db.session.commit()
         except Exception as exc:
             db.session.rollback()

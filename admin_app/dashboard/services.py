@@ -20,7 +20,7 @@ from admin_app.accounts.models import Customer
 from admin_app.catalog.models import Product
 from admin_app.core.models import utcnow
 from admin_app.extensions import db
-from admin_app.sales.models import Order, OrderItem
+from admin_app.sales.models import ORDER_STATUSES, Order, OrderItem
 
 PERIOD = timedelta(days=30)
 CHART_DAYS = 90
@@ -99,8 +99,6 @@ def orders_by_status(now: datetime | None = None) -> list[tuple[str, int]]:
         select(Order.status, func.count()).where(Order.order_date >= since)
         .group_by(Order.status)
     ).all())
-    from admin_app.sales.models import ORDER_STATUSES
-
     return [(status, rows.get(status, 0)) for status in ORDER_STATUSES]
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.sqla.filters import FilterEqual
 
+from admin_app.core import adapter
 from admin_app.core.views import RoleAccessMixin
 from admin_app.dashboard import services as dashboard
 from admin_app.sales.models import ORDER_STATUSES as STATUSES
@@ -45,11 +48,8 @@ class DashboardView(RoleAccessMixin, AdminIndexView):
 
     def status_urls(self) -> dict[str, str]:
         """Links to the order list filtered by each status (Flask-Admin's filter arguments)."""
-        from flask import url_for
-        from flask_admin.contrib.sqla.filters import FilterEqual
-
-        order_view = next(v for v in self.admin._views if getattr(v, "endpoint", None) == "order")
-        for index, flt in enumerate(order_view._filters or []):
+        order_view = next(v for v in adapter.registered_views(self.admin) if getattr(v, "endpoint", None) == "order")
+        for index, flt in enumerate(adapter.active_filters(order_view)):
             if isinstance(flt, FilterEqual) and getattr(flt.column, "key", None) == "status":
                 arg = order_view.get_filter_arg(index, flt)
                 return {status: url_for("order.index_view", **{f"flt0_{arg}": status}) for status in STATUSES}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from admin_app.accounts.services import password_problem
+from admin_app.core.validators import no_nul
 from admin_app.core.views import PAGE_SIZES
 
 SWATCHES = (
@@ -18,8 +21,6 @@ SWATCHES = (
 
 def _no_nul(form: FlaskForm, field: StringField) -> None:
     """No username holds NUL, and PostgreSQL cannot even look one up ("cannot contain NUL")."""
-    from admin_app.core.validators import no_nul
-
     no_nul(form, field)
 
 
@@ -31,10 +32,6 @@ class LoginForm(FlaskForm):
 
 def _acceptable_new_password(form: FlaskForm, field: PasswordField) -> None:
     """The password rules, for the signed-in employee (see ``services.users``)."""
-    from flask_login import current_user
-
-    from admin_app.accounts.services import password_problem
-
     if not field.data:
         return
     if field.data == form.current_password.data:

@@ -21,7 +21,7 @@ from admin_app.accounts.auth.throttle import (
 )
 from admin_app.accounts.models import Employee
 from admin_app.core.security import is_same_site_path
-from admin_app.extensions import limiter
+from admin_app.extensions import limiter, login_manager
 
 bp = Blueprint("auth", __name__)
 # The name log processors filter sign-in events by; kept when the package moved.
@@ -108,8 +108,6 @@ def too_many_attempts(error: Exception) -> tuple[str, int]:
 
 
 def register_login_manager() -> None:
-    from admin_app.extensions import login_manager
-
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
