@@ -1,9 +1,13 @@
-"""Command-line interface: thin click wrappers over the plain functions in ``services``."""
+"""Command-line interface: thin click wrappers over the plain functions of the domain packages."""
 
 from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import IO, Any
 
 import click
 from flask import current_app
@@ -11,14 +15,25 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from admin_app.accounts import erasure
+from admin_app.accounts.models import ROLES, Employee
+from admin_app.accounts.services import UserError, create_employee, find_user_by_login
+from admin_app.audit.services import CLI, audit_actor
+from admin_app.core import trash
+from admin_app.core.config_check import config_problems, is_fatal
+from admin_app.core.export import (
+    build_statement,
+    count_statement,
+    csv_stream,
+    iter_rows,
+    xlsx_write,
+)
+from admin_app.core.search import filter_clause, limit_search
+from admin_app.demo import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
+from admin_app.domains import EXPORTS
 from admin_app.extensions import db
-from admin_app.models import ORDER_STATUSES, ROLES, Employee
-from admin_app.services import erasure, trash
-from admin_app.services.audit import CLI, audit_actor
-from admin_app.services.demo_data import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
-from admin_app.services.orders import move_order_ids
-from admin_app.services.search import limit_search
-from admin_app.services.users import UserError, create_employee, find_user_by_login
+from admin_app.sales.models import ORDER_STATUSES
+from admin_app.sales.services import move_order_ids
 
 DEMO_ADMIN = "admin"
 
@@ -129,8 +144,6 @@ def demo_command(host: str, port: int) -> None:
 @with_appcontext
 def check_config_command() -> None:
     """Check the configuration is fit for production; exit 1 if it is not."""
-    from admin_app.services.config_check import config_problems, is_fatal
-
     problems = config_problems(current_app)
     for problem in problems:
         click.echo(f"{'ERROR' if is_fatal(problem) else 'warning'}: {problem}", err=True)
@@ -143,21 +156,6 @@ cli_commands = [create_user_command, seed_demo_command, demo_command, check_conf
 
 
 # --- export ---------------------------------------------------------------------------------
-from collections.abc import Iterator as _Iterator  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from contextlib import nullcontext  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import IO, Any  # noqa: E402
-
-from admin_app.services.export import (  # noqa: E402
-    build_statement,
-    count_statement,
-    csv_stream,
-    iter_rows,
-    xlsx_write,
-)
-from admin_app.services.export_specs import EXPORTS  # noqa: E402
-from admin_app.services.search import filter_clause  # noqa: E402
 
 _PROGRESS_STEP = 500  # redraw the bar every few hundred rows, not on every row
 
@@ -166,10 +164,10 @@ class _RowCounter:
     """Counts rows as they pass and drives an optional progress bar; closing it closes the
     wrapped iterator (so the export's database session ends with it)."""
 
-    def __init__(self, rows: _Iterator[tuple[Any, ...]], bar: Any = None) -> None:
+    def __init__(self, rows: Iterator[tuple[Any, ...]], bar: Any = None) -> None:
         self.rows, self.bar, self.count = rows, bar, 0
 
-    def __iter__(self) -> _Iterator[tuple[Any, ...]]:
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
         pending = 0
         for row in self.rows:
             pending += 1

@@ -54,7 +54,7 @@ class Config:
     PASSWORD_MIN_SCORE = 3
 
     # Request bodies: 1 MB for every request (a form post); a view that takes a file says
-    # so with ``admin_app.security.accepts_uploads``. Werkzeug itself bounds only
+    # so with ``admin_app.core.security.accepts_uploads``. Werkzeug itself bounds only
     # multipart forms; urlencoded ones are limited by this alone.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
     MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH

@@ -228,7 +228,7 @@ def describe_database(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def order_date_sort_index() -> int:
     """Flask-Admin's ``?sort=N`` is the column's index in ``column_list``."""
     try:
-        from admin_app.admin.sales import OrderView
+        from admin_app.sales.views import OrderView
 
         return list(OrderView.column_list).index("order_date")
     except Exception:  # fall back to today's position

@@ -5,7 +5,7 @@ from alembic import context
 from flask import current_app
 from sqlalchemy.types import TypeDecorator
 
-from admin_app.database import is_in_models
+from admin_app.core.database import is_in_models
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -22,7 +22,7 @@ def render_item(type_, obj, autogen_context):
     """Write the project's TypeDecorators as their plain SQL types.
 
     Migrations then never import application code, so an old migration keeps working
-    whatever later happens to ``admin_app.models.base``.
+    whatever later happens to ``admin_app.core.models``.
     """
     if type_ == "type" and isinstance(obj, TypeDecorator):
         impl = obj.impl if not isinstance(obj.impl, type) else obj.impl()

@@ -24,11 +24,11 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from admin_app import create_app
+from admin_app.accounts.models import Employee
+from admin_app.accounts.services import create_employee
 from admin_app.config import TestingConfig
 from admin_app.extensions import db as _db
 from admin_app.extensions import limiter
-from admin_app.models import Employee
-from admin_app.services.users import create_employee
 
 PASSWORD = "correct-horse-battery"
 

@@ -6,8 +6,11 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
+from admin_app.accounts.models import Address, Customer, Employee
+from admin_app.catalog.models import Category, Product
+from admin_app.content.models import Comment, Post, Tag
 from admin_app.extensions import db
-from admin_app.models import Address, Category, Comment, Customer, Employee, Order, OrderItem, Post, Product, Tag
+from admin_app.sales.models import Order, OrderItem
 
 _counter = itertools.count(1)
 
@@ -84,7 +87,7 @@ def comment(on: Post | None = None, **fields: Any) -> Comment:
 
 
 def cart_item(user: Customer | None = None, product_: Product | None = None, **fields: Any) -> Any:
-    from admin_app.models import CartItem
+    from admin_app.sales.models import CartItem
 
     return _save(CartItem(user=user or customer(), product=product_ or product(), **{"quantity": 1, **fields}))
 
@@ -115,7 +118,7 @@ def audit_entries(record: Any = None, action: str | None = None) -> list[Any]:
     from sqlalchemy import inspect as _inspect
     from sqlalchemy import select as _select
 
-    from admin_app.models import AuditLog
+    from admin_app.audit.models import AuditLog
 
     query = _select(AuditLog).order_by(AuditLog.id)
     if record is not None:

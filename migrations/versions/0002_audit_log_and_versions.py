@@ -1,6 +1,6 @@
 """audit log and optimistic-locking version columns
 
-Adds the ``audit_log`` table (change history written by ``admin_app.services.audit``) and a
+Adds the ``audit_log`` table (change history written by ``admin_app.audit.services``) and a
 ``version_id`` column (``VersionedMixin``) to every editable table. Existing rows start at
 version 1 through the server default.
 

@@ -8,7 +8,7 @@ by reading the table, and this migration says so in the log.
 
 SQLite has no such index; its LIKE reads the table and is fast enough at bench scale.
 These indexes are not in the models (which also build SQLite databases): their names end
-in ``_trgm`` and the schema comparison leaves such names alone (admin_app.database).
+in ``_trgm`` and the schema comparison leaves such names alone (admin_app.core.database).
 
 Revision ID: 0007
 Revises: 0006

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from admin_app.catalog.models import Product
 from admin_app.extensions import db
-from admin_app.models import Product
 from tests import factories as f
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD
@@ -39,7 +39,7 @@ def test_second_tab_sees_the_conflict(page, staff_user):
 
 
 def test_a_customer_tab_opened_before_an_address_fix_sees_the_conflict(page, staff_user):
-    from admin_app.models import Address, Customer
+    from admin_app.accounts.models import Address, Customer
 
     ada = f.customer(username="ada.l", first_name="Ada", last_name="Lovelace")
     home = f.address(ada, street="Hmoe St 1")

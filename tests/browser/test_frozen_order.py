@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from admin_app.extensions import db
-from admin_app.models import Order
+from admin_app.sales.models import Order
 from tests import factories as f
 from tests.browser.conftest import login
 from tests.browser.test_order_flow import pick

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from admin_app.extensions import db
-from admin_app.models import Order
+from admin_app.sales.models import Order
 from tests import factories as f
 from tests.browser.conftest import login, screenshot
 from tests.conftest import PASSWORD

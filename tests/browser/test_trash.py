@@ -2,8 +2,8 @@
 
 import pytest
 
+from admin_app.catalog.models import Product
 from admin_app.extensions import db
-from admin_app.models import Product
 from tests import factories as f
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD
@@ -45,7 +45,7 @@ def test_purge_shows_what_goes_then_removes_it(page, admin_user):
 
     from sqlalchemy import select
 
-    from admin_app.models import Order
+    from admin_app.sales.models import Order
 
     order = f.order(items=[(f.product(name="Brass desk lamp"), 2, Decimal("30.00"))])
     order.soft_delete()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from admin_app.accounts.services import create_employee
 from admin_app.extensions import db
-from admin_app.services.users import create_employee
 from tests.conftest import PASSWORD, csrf_token_from, login_as
 
 # Text that means a database error reached the page.

@@ -52,7 +52,7 @@ def test_failures_say_the_same_whether_or_not_the_account_exists(auth, staff_use
 
 
 def test_inactive_employees_and_customers_cannot_sign_in(auth):
-    from admin_app.services.users import create_employee
+    from admin_app.accounts.services import create_employee
 
     gone = create_employee("gone", "gone@shop.example", PASSWORD, "admin")
     gone.is_active = False

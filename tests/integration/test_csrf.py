@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from admin_app.accounts.models import Employee
+from admin_app.catalog.models import Product
 from admin_app.extensions import db
-from admin_app.models import Employee, Order, Product
+from admin_app.sales.models import Order
 from tests.conftest import AuthActions
 from tests.integration.test_permissions import calls_for, model_views, one_record_per_view
 

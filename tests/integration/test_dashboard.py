@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import event
 
+from admin_app.core.models import utcnow
+from admin_app.dashboard import services as dashboard
 from admin_app.extensions import db
-from admin_app.models import utcnow
-from admin_app.services import dashboard
 from tests import factories as f
 from tests.conftest import login_as
 

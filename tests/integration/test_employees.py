@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from admin_app.accounts.models import Employee
 from admin_app.extensions import db
-from admin_app.models import Employee
 from tests import factories as f
 from tests.conftest import PASSWORD, AuthActions, login_as, read_form
 

@@ -15,8 +15,9 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import event
 
+from admin_app.accounts.models import Customer
 from admin_app.extensions import db
-from admin_app.models import Customer, Order
+from admin_app.sales.models import Order
 from tests import factories as f
 from tests.conftest import login_as
 

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from admin_app.accounts.services import create_employee
 from admin_app.extensions import db
-from admin_app.services.users import create_employee
 from tests import factories as f
 from tests.conftest import PASSWORD, AuthActions, require_service
 
@@ -127,7 +127,7 @@ def test_a_locked_sqlite_database_gives_a_clear_page_then_recovers(sqlite_app):
         blocker.rollback()
         blocker.close()
     with app.app_context():
-        from admin_app.models import Product
+        from admin_app.catalog.models import Product
 
         assert db.session.get(Product, product_id).deleted_at is None  # nothing half-done
     # Once the lock is gone the same request works, without restarting anything.

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from admin_app.audit.models import AuditLog
+from admin_app.catalog.models import Product
 from admin_app.extensions import db
-from admin_app.models import AuditLog, Order, OrderItem, Product
+from admin_app.sales.models import Order, OrderItem
 from tests import factories as f
 from tests.conftest import login_as, read_form
 from tests.integration.helpers import two_staff
@@ -147,7 +149,7 @@ def test_a_status_moved_while_the_form_was_open_is_reported_as_such(app):
 def test_a_bulk_action_that_loses_a_race_is_reported_not_a_500(client, staff_user, monkeypatch):
     from sqlalchemy.orm.exc import StaleDataError
 
-    import admin_app.admin.sales as sales
+    import admin_app.sales.views as sales
 
     order = f.order(status="pending")
 

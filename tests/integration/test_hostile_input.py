@@ -29,22 +29,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from admin_app.accounts.models import Address, Customer, Employee
+from admin_app.audit.models import AuditLog
+from admin_app.catalog.models import Category, Product
+from admin_app.content.models import Comment, Post, Tag, post_tags
 from admin_app.extensions import db, limiter
-from admin_app.models import (
-    Address,
-    AuditLog,
-    CartItem,
-    Category,
-    Comment,
-    Customer,
-    Employee,
-    Order,
-    OrderItem,
-    Post,
-    Product,
-    Tag,
-    post_tags,
-)
+from admin_app.sales.models import CartItem, Order, OrderItem
 from tests import factories as f
 from tests.conftest import PASSWORD, csrf_token_from, login_as
 

@@ -9,9 +9,9 @@ import pytest
 from flask import url_for
 from sqlalchemy import text
 
-from admin_app.admin.base import ShopModelView
+from admin_app.core.views import ShopModelView
 from admin_app.extensions import db
-from admin_app.models import Order
+from admin_app.sales.models import Order
 from tests import factories as f
 from tests.conftest import csrf_token_from, login_as
 from tests.integration.helpers import gone

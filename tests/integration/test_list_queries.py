@@ -11,22 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert, select
 
+from admin_app.accounts.models import Address, Customer, Employee, User
+from admin_app.catalog.models import Category, Product
+from admin_app.content.models import Comment, Post, Tag
+from admin_app.core.models import utcnow
 from admin_app.extensions import db
-from admin_app.models import (
-    Address,
-    CartItem,
-    Category,
-    Comment,
-    Customer,
-    Employee,
-    Order,
-    OrderItem,
-    Post,
-    Product,
-    Tag,
-    User,
-    utcnow,
-)
+from admin_app.sales.models import CartItem, Order, OrderItem
 from tests import factories as f
 from tests.conftest import login_as
 

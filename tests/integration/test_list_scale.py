@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import event, text
 
-from admin_app.admin import base
+from admin_app.core import views as base
 from admin_app.extensions import db
 from tests import factories as f
 from tests.conftest import login_as

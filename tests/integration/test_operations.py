@@ -9,7 +9,7 @@ from flask import abort
 
 from admin_app.commands import check_config_command
 from admin_app.config import DEV_SECRET_KEY
-from admin_app.observability import JSONFormatter
+from admin_app.core.observability import JSONFormatter
 from tests.conftest import login_as
 
 

@@ -3,8 +3,8 @@ editing an employee (the rules themselves: tests/unit/test_passwords.py)."""
 
 from __future__ import annotations
 
+from admin_app.accounts.models import Employee
 from admin_app.extensions import db
-from admin_app.models import Employee
 from tests.conftest import PASSWORD, AuthActions, login_as
 from tests.integration.helpers import submit
 from tests.unit.test_passwords import STRONG

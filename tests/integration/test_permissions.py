@@ -57,7 +57,7 @@ def one_record_per_view() -> dict[str, int]:
     product = f.product(category=category)
     order = f.order(customer, items=[(product, 1, product.price)])
     from admin_app.extensions import db
-    from admin_app.models import CartItem
+    from admin_app.sales.models import CartItem
 
     cart_item = CartItem(user=customer, product=product, quantity=1)
     db.session.add(cart_item)
@@ -69,7 +69,7 @@ def one_record_per_view() -> dict[str, int]:
            "category": category.id, "customer": customer.id, "address": address.id, "post": post.id,
            "comment": comment.id, "tag": post.tags[0].id, "employee": employee.id}
     try:
-        from admin_app.models import AuditLog
+        from admin_app.audit.models import AuditLog
 
         ids["auditlog"] = db.session.query(AuditLog.id).order_by(AuditLog.id).limit(1).scalar() or 1
     except ImportError:
@@ -120,7 +120,7 @@ def test_every_registered_view_has_an_expectation(app):
 
 @pytest.mark.parametrize("role", [None, "viewer", "staff", "admin"])
 def test_permission_matrix(app, client, role):
-    from admin_app.services.users import create_employee
+    from admin_app.accounts.services import create_employee
 
     ids = one_record_per_view()
     auth = AuthActions(client)

@@ -17,10 +17,13 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import event, func, select
 
-from admin_app.auth import session as auth_session
+from admin_app.accounts.auth import session as auth_session
+from admin_app.accounts.models import Employee, UserSession
+from admin_app.accounts.services import create_employee
+from admin_app.catalog.models import Product
+from admin_app.content.models import Post
+from admin_app.core.models import utcnow
 from admin_app.extensions import db, limiter
-from admin_app.models import Employee, Post, Product, UserSession, utcnow
-from admin_app.services.users import create_employee
 from tests import factories as f
 from tests.conftest import PASSWORD, AuthActions, csrf_token_from, login_as
 from tests.integration.helpers import submit
@@ -310,7 +313,7 @@ def test_long_texts_are_refused_on_the_field(client, staff, url, data, field):
 def test_a_view_that_takes_files_may_accept_more(extra_app):
     from flask import request
 
-    from admin_app.security import accepts_uploads
+    from admin_app.core.security import accepts_uploads
 
     upload_app = extra_app(WTF_CSRF_ENABLED=False)
 

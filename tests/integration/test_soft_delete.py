@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select
 
-from admin_app.admin.soft_delete import DeletedFilter
+from admin_app.accounts.models import Customer
+from admin_app.catalog.models import Category, Product
+from admin_app.content.models import Comment, Post
+from admin_app.core.soft_delete_view import DeletedFilter
 from admin_app.extensions import db
-from admin_app.models import Category, Comment, Customer, Order, OrderItem, Post, Product
+from admin_app.sales.models import Order, OrderItem
 from tests import factories as f
 from tests.conftest import login_as, read_form
 

@@ -19,20 +19,14 @@ import pytest
 from flask import request_started
 from sqlalchemy import event, select
 
-from admin_app.admin.soft_delete import DeletedFilter
+from admin_app.accounts.models import Address, Customer
+from admin_app.audit.models import AuditLog
+from admin_app.catalog.models import Category, Product
+from admin_app.content.models import Comment, Post
+from admin_app.core.models import utcnow
+from admin_app.core.soft_delete_view import DeletedFilter
 from admin_app.extensions import db
-from admin_app.models import (
-    Address,
-    AuditLog,
-    Category,
-    Comment,
-    Customer,
-    Order,
-    OrderItem,
-    Post,
-    Product,
-    utcnow,
-)
+from admin_app.sales.models import Order, OrderItem
 from tests import factories as f
 from tests.conftest import csrf_token_from, login_as, meanwhile, read_form
 from tests.integration.helpers import submit

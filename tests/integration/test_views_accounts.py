@@ -8,8 +8,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.accounts.models import Address, Customer, Employee, User
 from admin_app.extensions import db
-from admin_app.models import Address, Customer, Employee, Order, User
+from admin_app.sales.models import Order
 from tests import factories as f
 from tests.conftest import AuthActions, login_as
 from tests.integration.helpers import assert_no_raw_sql, delete, gone, submit
@@ -282,7 +283,7 @@ def test_last_active_admin_cannot_demote_themselves(client, admin, admin_user):
 
 def test_duplicate_that_slips_past_the_form_gets_a_friendly_message(client, staff, monkeypatch):
     f.customer(username="ada", email="ada@example.com")
-    monkeypatch.setattr("admin_app.admin.validators.UniqueIgnoringCase.__call__", lambda self, form, field: None)
+    monkeypatch.setattr("admin_app.core.validators.UniqueIgnoringCase.__call__", lambda self, form, field: None)
 
     response = submit(client, "/admin/customer/new/",
                       {**CUSTOMER, "username": "ada2", "email": "ADA@example.com"})
@@ -306,7 +307,7 @@ def test_duplicate_that_slips_past_the_form_gets_a_friendly_message(client, staf
 
 def test_username_race_gets_a_friendly_message(client, staff, monkeypatch):
     f.customer(username="ada", email="ada@example.com")
-    monkeypatch.setattr("admin_app.admin.validators.UniqueIgnoringCase.__call__", lambda self, form, field: None)
+    monkeypatch.setattr("admin_app.core.validators.UniqueIgnoringCase.__call__", lambda self, form, field: None)
     response = submit(client, "/admin/customer/new/", {**CUSTOMER, "username": "ADA", "email": "x@example.com"})
     assert response.status_code == 200
     assert "This username is already taken." in response.text

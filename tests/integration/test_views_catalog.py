@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.catalog.models import Category, Product
 from admin_app.extensions import db
-from admin_app.models import Category, Product
 from tests import factories as f
 from tests.integration.helpers import assert_no_raw_sql, delete, gone, submit
 

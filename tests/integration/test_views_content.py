@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.content.models import Comment, Post, Tag
 from admin_app.extensions import db
-from admin_app.models import Comment, Post, Tag
 from tests import factories as f
 from tests.conftest import csrf_token_from
 from tests.integration.helpers import assert_no_raw_sql, delete, gone, submit
@@ -194,7 +194,7 @@ def test_tag_form_checks(client, staff, name, message):
 
 def test_tag_race_gets_a_friendly_message(client, staff, monkeypatch):
     f.tag(name="news")
-    monkeypatch.setattr("admin_app.admin.validators.UniqueIgnoringCase.__call__", lambda self, form, field: None)
+    monkeypatch.setattr("admin_app.core.validators.UniqueIgnoringCase.__call__", lambda self, form, field: None)
     response = submit(client, "/admin/tag/new/", {"name": "News"})
     assert response.status_code == 200
     assert "A tag with this name already exists." in response.text

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from admin_app.extensions import db
-from admin_app.models import CartItem, Order, OrderItem
+from admin_app.sales.models import CartItem, Order, OrderItem
 from tests import factories as f
 from tests.conftest import csrf_token_from, login_as
 from tests.integration.helpers import assert_no_raw_sql, delete, gone, submit

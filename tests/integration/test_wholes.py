@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from flask import g, request_finished
 
+from admin_app.accounts.models import Address, Customer
 from admin_app.extensions import db
-from admin_app.models import Address, Customer, Order
+from admin_app.sales.models import Order
 from tests import factories as f
 from tests.conftest import csrf_token_from, read_form
 from tests.integration.helpers import assert_no_raw_sql, delete, submit, two_staff

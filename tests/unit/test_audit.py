@@ -1,4 +1,4 @@
-"""Change history (admin_app.services.audit) and optimistic locking (VersionedMixin)."""
+"""Change history (admin_app.audit.services) and optimistic locking (VersionedMixin)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from admin_app.extensions import db
-from admin_app.models import AuditLog, Customer, Employee, Order, OrderItem, Post, Product, Tag
-from admin_app.services.audit import (
+from admin_app.accounts.models import Customer, Employee
+from admin_app.accounts.services import create_employee
+from admin_app.audit.models import AuditLog
+from admin_app.audit.services import (
     audit_action,
     audit_actor,
     current_actor,
@@ -25,8 +26,11 @@ from admin_app.services.audit import (
     set_actor,
     unregister_audit_listeners,
 )
-from admin_app.services.demo_data import DemoSizes, seed_demo
-from admin_app.services.users import create_employee
+from admin_app.catalog.models import Product
+from admin_app.content.models import Post, Tag
+from admin_app.demo import DemoSizes, seed_demo
+from admin_app.extensions import db
+from admin_app.sales.models import Order, OrderItem
 from tests import factories as f
 
 PASSWORD = "a long enough password"

@@ -7,11 +7,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
+from admin_app.accounts.models import Customer, Employee
+from admin_app.accounts.services import UserError, create_employee
+from admin_app.catalog.models import Category, Product
 from admin_app.commands import ensure_demo_admin, prepare_demo
+from admin_app.content.models import Post
+from admin_app.demo import DatabaseNotEmpty, DemoSizes, seed_demo
 from admin_app.extensions import db
-from admin_app.models import Category, Customer, Employee, Order, OrderItem, Post, Product
-from admin_app.services.demo_data import DatabaseNotEmpty, DemoSizes, seed_demo
-from admin_app.services.users import UserError, create_employee
+from admin_app.sales.models import Order, OrderItem
 from tests.conftest import make_app
 
 GOOD_PASSWORD = "long enough password"

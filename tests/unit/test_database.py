@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from admin_app.database import SQLITE_MMAP_BYTES, register_sqlite_pragmas
+from admin_app.core.database import SQLITE_MMAP_BYTES, register_sqlite_pragmas
 
 
 def test_every_sqlite_connection_enforces_foreign_keys_uses_wal_and_a_memory_map(tmp_path):

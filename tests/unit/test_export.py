@@ -1,4 +1,4 @@
-"""The export engine (admin_app.services.export) and the ``export`` command: what a user
+"""The export engine (admin_app.core.export) and the ``export`` command: what a user
 finds in the downloaded CSV / XLSX, and that the export streams with a bounded number of
 SQL statements and without needing Flask's app context."""
 
@@ -20,9 +20,9 @@ from openpyxl import load_workbook
 from sqlalchemy import event, inspect, select, type_coerce
 from sqlalchemy.orm import Session, with_loader_criteria
 
-from admin_app.extensions import db
-from admin_app.models import Order, Product, User
-from admin_app.services.export import (
+from admin_app.accounts.models import User
+from admin_app.catalog.models import Product
+from admin_app.core.export import (
     KINDS,
     MONEY_SQL,
     ExportColumn,
@@ -35,7 +35,9 @@ from admin_app.services.export import (
     iter_rows,
     xlsx_write,
 )
-from admin_app.services.export_specs import EXPORTS
+from admin_app.core.export_specs import EXPORTS
+from admin_app.extensions import db
+from admin_app.sales.models import Order
 from tests import factories as f
 from tests.conftest import make_app
 
@@ -677,8 +679,8 @@ def test_what_sqlite_stores_is_written_as_sqlalchemy_reads_it(kind, type_, value
     from sqlalchemy import Boolean, Integer, String
     from sqlalchemy.dialects import sqlite
 
-    from admin_app.models.base import UTCDateTime
-    from admin_app.services.export import MONEY_SQL
+    from admin_app.core.export import MONEY_SQL
+    from admin_app.core.models import UTCDateTime
 
     type_ = {"Integer": Integer(), "String": String(), "Numeric": MONEY_SQL, "UTCDateTime": UTCDateTime(),
              "Boolean": Boolean()}[type_]

@@ -13,9 +13,9 @@ from sqlalchemy import bindparam, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from admin_app.database import is_in_models
+from admin_app.core.database import is_in_models
+from admin_app.core.models import utcnow
 from admin_app.extensions import db
-from admin_app.models import utcnow
 from tests.conftest import make_app
 
 

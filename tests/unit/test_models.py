@@ -9,21 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from admin_app.accounts.models import Address, Customer, Employee, User
+from admin_app.catalog.models import Category, Product
+from admin_app.content.models import Post, Tag
+from admin_app.core.models import utcnow
 from admin_app.extensions import db
-from admin_app.models import (
-    Address,
-    CartItem,
-    Category,
-    Customer,
-    Employee,
-    Order,
-    OrderItem,
-    Post,
-    Product,
-    Tag,
-    User,
-    utcnow,
-)
+from admin_app.sales.models import CartItem, Order, OrderItem
 from tests import factories as f
 
 
@@ -342,7 +333,7 @@ def test_stored_subtotal_follows_every_change_to_the_items():
 def test_stored_subtotal_matches_the_items_after_seeding():
     from sqlalchemy import func
 
-    from admin_app.services.demo_data import DemoSizes, seed_demo
+    from admin_app.demo import DemoSizes, seed_demo
 
     seed_demo(DemoSizes(customers=10, products=10, orders=25, items_per_order=3, posts=1))
     sums = dict(db.session.execute(select(OrderItem.order_id, func.sum(OrderItem.price * OrderItem.quantity))
@@ -355,8 +346,8 @@ def test_preferences_load_only_when_read_and_with_the_signed_in_employee():
     from sqlalchemy import inspect as sa_inspect
     from sqlalchemy.orm import joinedload
 
-    from admin_app.auth.session import load_employee, record_id
-    from admin_app.models import UserSession
+    from admin_app.accounts.auth.session import load_employee, record_id
+    from admin_app.accounts.models import UserSession
 
     shopper = f.customer(preferences={"newsletter": True})
     staff = f.employee(role="staff", preferences={"page_size": 50}, is_active=True)

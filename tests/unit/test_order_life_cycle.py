@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from admin_app.core.models import DataRuleError
 from admin_app.extensions import db
-from admin_app.models import ORDER_STATUSES, Order, OrderItem
-from admin_app.models.base import DataRuleError
-from admin_app.models.sales import DELETABLE, EDITABLE, TRANSITIONS
+from admin_app.sales.models import DELETABLE, EDITABLE, ORDER_STATUSES, TRANSITIONS, Order, OrderItem
 from tests import factories as f
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from admin_app.accounts.models import Employee
+from admin_app.accounts.services import UserError, create_employee, password_problem
 from admin_app.extensions import db
-from admin_app.models import Employee
-from admin_app.services.users import UserError, create_employee, password_problem
 from tests.conftest import AuthActions
 
 STRONG = "violet tractor mends a cloud"

@@ -13,20 +13,15 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from admin_app.accounts.models import Customer
+from admin_app.catalog.models import Category, Product
+from admin_app.content.models import Comment, Post
+from admin_app.core.export import build_statement, iter_rows
+from admin_app.core.export_specs import EXPORTS
+from admin_app.core.soft_delete import RecordInTrash
+from admin_app.dashboard.services import top_products
 from admin_app.extensions import db
-from admin_app.models import (
-    Category,
-    Comment,
-    Customer,
-    Order,
-    OrderItem,
-    Post,
-    Product,
-    RecordInTrash,
-)
-from admin_app.services.dashboard import top_products
-from admin_app.services.export import build_statement, iter_rows
-from admin_app.services.export_specs import EXPORTS
+from admin_app.sales.models import Order, OrderItem
 from tests import factories as f
 
 WITH_TRASH = {"include_deleted": True}

@@ -12,25 +12,16 @@ import pytest
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from admin_app.accounts.erasure import anonymise_customer, anonymise_customers
+from admin_app.accounts.models import Address, Customer
+from admin_app.audit.models import AuditLog
+from admin_app.audit.services import audit_actor
+from admin_app.catalog.models import Category, Product
+from admin_app.content.models import Comment, Post, Tag, post_tags
+from admin_app.core.soft_delete import RecordInTrash
+from admin_app.core.trash import describe_plan, load_with_trash, purge, purge_plan, restore
 from admin_app.extensions import db
-from admin_app.models import (
-    Address,
-    AuditLog,
-    CartItem,
-    Category,
-    Comment,
-    Customer,
-    Order,
-    OrderItem,
-    Post,
-    Product,
-    RecordInTrash,
-    Tag,
-    post_tags,
-)
-from admin_app.services.audit import audit_actor
-from admin_app.services.erasure import anonymise_customer, anonymise_customers
-from admin_app.services.trash import describe_plan, load_with_trash, purge, purge_plan, restore
+from admin_app.sales.models import CartItem, Order, OrderItem
 from tests import factories as f
 from tests.conftest import meanwhile
 

@@ -12,10 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from admin_app.accounts.models import Address, Customer
+from admin_app.audit.models import AuditLog
+from admin_app.audit.services import history_of
+from admin_app.core.models import DataRuleError, utcnow
 from admin_app.extensions import db
-from admin_app.models import Address, AuditLog, Customer, Order, OrderItem, utcnow
-from admin_app.models.base import DataRuleError
-from admin_app.services.audit import history_of
+from admin_app.sales.models import Order, OrderItem
 from tests import factories as f
 
 

@@ -1,0 +1,1 @@
+"""Catalogue: categories and products: models, admin views and export definitions."""

@@ -1,0 +1,76 @@
+"""Views for the catalogue: products and the category tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from wtforms import ValidationError
+from wtforms.validators import InputRequired, Length
+
+from admin_app.catalog.exports import EXPORTS
+from admin_app.catalog.models import Category, Product
+from admin_app.core.formatters import date_column, money_column, related, yes_no_column
+from admin_app.core.validators import UniqueIgnoringCase, UniqueValue, count, lookup, money, parse_id
+from admin_app.core.views import ShopModelView
+
+CATEGORY_LOOKUP = {"fields": (Category.name,), "placeholder": "Type a category name", "page_size": 10}
+PRODUCT_LOOKUP = {"fields": (Product.name, Product.sku), "placeholder": "Type a product name or SKU",
+                  "minimum_input_length": 1, "page_size": 10}
+
+
+class ProductView(ShopModelView):
+    column_list = ("name", "sku", "category", "price", "stock", "is_in_stock", "updated_at")
+    column_searchable_list = EXPORTS["product"].search_columns
+    column_filters = EXPORTS["product"].filters
+    column_details_list = ("name", "sku", "category", "description", "price", "stock", "is_in_stock",
+                           "created_at", "updated_at")
+    column_labels = {"sku": "SKU", "is_in_stock": "In stock", "updated_at": "Updated", "created_at": "Created"}
+    column_formatters = {"price": money_column, "category": related("category"), "is_in_stock": yes_no_column,
+                         "updated_at": date_column, "created_at": date_column}
+    column_sortable_list = ("name", "sku", "price", "stock", "is_in_stock", "updated_at", ("category", "category.name"))
+    column_default_sort = ("updated_at", True)
+    column_select_related_list = (Product.category,)
+    form_columns = ("name", "sku", "category", "price", "stock", "description")
+    form_ajax_refs = {"category": lookup(Category, "category", **CATEGORY_LOOKUP)}
+    form_args = {
+        "name": {"validators": [InputRequired(), Length(max=100)]},
+        "sku": {"label": "SKU", "validators": [Length(max=32), UniqueValue(Product.sku)]},
+        "price": money(),
+        "stock": count(0),
+    }
+
+    def on_model_change(self, form: Any, model: Product, is_created: bool) -> None:
+        model.sku = (model.sku or "").strip() or None
+
+
+def _not_own_ancestor(form: Any, field: Any) -> None:
+    """A category cannot be moved under itself or under one of its own descendants."""
+    editing = parse_id(request.args.get("id"))
+    parent = field.data
+    if parent is None or editing is None:
+        return
+    node, seen = parent, set()
+    while node is not None and node.id not in seen:
+        if node.id == editing:
+            raise ValidationError("A category cannot be placed under itself or one of its sub-categories.")
+        seen.add(node.id)
+        node = node.parent
+
+
+class CategoryView(ShopModelView):
+    column_list = ("name", "parent", "description", "created_at")
+    column_searchable_list = EXPORTS["category"].search_columns
+    column_filters = EXPORTS["category"].filters
+    column_details_list = ("name", "parent", "children", "description", "created_at", "updated_at")
+    column_labels = {"parent": "Parent category", "created_at": "Created", "updated_at": "Updated"}
+    column_formatters = {"parent": related("category"), "created_at": date_column, "updated_at": date_column}
+    column_sortable_list = ("name", "created_at", ("parent", "parent.name"))
+    column_default_sort = ("name", False)
+    column_select_related_list = (Category.parent,)
+    form_columns = ("name", "parent", "description")
+    form_ajax_refs = {"parent": lookup(Category, "parent", **CATEGORY_LOOKUP)}
+    form_args = {
+        "name": {"validators": [InputRequired(), Length(max=50), UniqueIgnoringCase(Category.name)]},
+        "parent": {"validators": [_not_own_ancestor]},
+    }

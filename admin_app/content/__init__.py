@@ -1,0 +1,1 @@
+"""Site content: posts, comments and tags: models, admin views and export definitions."""

@@ -1,0 +1,1 @@
+"""The dashboard: the admin index page and the figures it shows."""

@@ -1,0 +1,64 @@
+"""The export definitions of orders, order items, cart items: one per export, used by the views
+(their endpoints) and ``manage.py export``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import type_coerce
+
+from admin_app.core.export import MONEY_SQL, ExportColumn, ExportSpec
+from admin_app.core.export_specs import col, register_exports
+from admin_app.sales.models import CartItem, Order, OrderItem
+
+
+def _order_totals() -> dict[str, Any]:
+    """Subtotal and total straight from the order row (``items_subtotal`` is kept current
+    by the models): no pass over a million order items."""
+    return {"subtotal": type_coerce(Order.items_subtotal, MONEY_SQL),
+            "total": type_coerce(Order.items_subtotal + Order.shipping_fee, MONEY_SQL)}
+
+EXPORTS = register_exports({
+    "order": ExportSpec(
+        model=Order, title="orders", computed=_order_totals,
+        columns=(
+            col("ID", "id", "int"), col("Order date", "order_date", "datetime"), col("Status", "status"),
+            col("Customer", "user.username"), col("Customer name", "user.full_name"), col("Email", "user.email"),
+            col("Customer deleted", "user.is_deleted", "bool"), col("Subtotal", "subtotal", "money"),
+            col("Shipping fee", "shipping_fee", "money"), col("Total", "total", "money"),
+        ),
+        search_columns=("id", "user.username", "user.email"),
+        filters=("status", "order_date", "subtotal", "total", "shipping_fee", "user.username"),
+        default_sort=(("order_date", True), ("id", True)),
+    ),
+    "orderitem": ExportSpec(
+        model=OrderItem, title="order items",
+        columns=(
+            col("ID", "id", "int"), col("Order", "order_id", "int"),
+            col("Order date", "order.order_date", "datetime"), col("Product", "product.name"),
+            col("SKU", "product.sku"),
+            # History stays readable: a product deleted since is still named, and marked.
+            col("Product deleted", "product.is_deleted", "bool"), col("Quantity", "quantity", "int"),
+            col("Unit price", "price", "money"), col("Subtotal", "subtotal", "money"),
+        ),
+        search_columns=("product.name",),
+        filters=("quantity", "price", "subtotal", "order.id"),
+        default_sort=(("id", True),),
+    ),
+    "cartitem": ExportSpec(
+        model=CartItem, title="cart items",
+        columns=(
+            col("ID", "id", "int"), col("Customer", "user.username"), col("Product", "product.name"),
+            col("SKU", "product.sku"),
+            # History stays readable: a product deleted since is still named, and marked.
+            col("Product deleted", "product.is_deleted", "bool"), col("Quantity", "quantity", "int"),
+            col("Unit price", "product.price", "money"),
+            # The joined product's price, not the hybrid's correlated subquery per row.
+            ExportColumn("Subtotal", "subtotal", "money", sql=lambda at: at("product.price") * at("quantity")),
+            col("Added", "added_at", "datetime"),
+        ),
+        search_columns=("user.username", "product.name"),
+        filters=("quantity", "added_at"),
+        default_sort=(("added_at", True), ("id", True)),
+    ),
+})

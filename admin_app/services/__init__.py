@@ -1,1 +1,0 @@
-"""Plain functions behind the CLI and the views, testable without either."""
