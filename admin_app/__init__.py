@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from admin_app.config import INSTANCE_PATH, PROJECT_ROOT, Config
+from admin_app.themes import preferred_theme, stylesheets
 
 
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:
@@ -88,6 +89,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(health)
+    # Browsers ask for /favicon.ico whatever the page links.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     register_login_manager()
     register_session_loading(app)
 
@@ -109,11 +112,13 @@ def register_security(app: Flask) -> None:
 
     @app.context_processor
     def theme_helpers() -> dict[str, Any]:
-        def user_swatch() -> str:
-            preferred = current_user.preferences.get("theme") if current_user.is_authenticated else None
-            return preferred or app.config["ADMIN_SWATCH"]
+        def theme_stylesheets() -> list[tuple[str, str]]:
+            """The signed-in employee's theme (see :mod:`admin_app.themes`); signed-out
+            pages follow the system."""
+            preferences = current_user.preferences if current_user.is_authenticated else None
+            return stylesheets(preferred_theme(preferences, app.config["ADMIN_THEME"]))
 
-        return {"user_swatch": user_swatch}
+        return {"theme_stylesheets": theme_stylesheets}
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
@@ -11,6 +11,7 @@ from admin_app.auth.forms import ChangePasswordForm, PreferencesForm
 from admin_app.auth.session import start_session
 from admin_app.auth.throttle import password_guesses, record_failed_guess
 from admin_app.extensions import db
+from admin_app.themes import preferred_theme
 
 
 class AccountView(ShopBaseView):
@@ -58,6 +59,4 @@ class AccountView(ShopBaseView):
 
     @staticmethod
     def theme_preference() -> str:
-        from flask import current_app
-
-        return current_user.preferences.get("theme", current_app.config["ADMIN_SWATCH"])
+        return preferred_theme(current_user.preferences, current_app.config["ADMIN_THEME"])

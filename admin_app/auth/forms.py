@@ -7,12 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from admin_app.themes import THEME_CHOICES
+
 PAGE_SIZES = (20, 50, 100)
-SWATCHES = (
-    "default", "cerulean", "cosmo", "cyborg", "darkly", "flatly", "journal", "litera", "lumen", "lux",
-    "materia", "minty", "pulse", "sandstone", "simplex", "sketchy", "slate", "solar", "spacelab",
-    "superhero", "united", "yeti",
-)
 
 
 def _no_nul(form: FlaskForm, field: StringField) -> None:
@@ -54,7 +51,7 @@ class ChangePasswordForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     page_size = SelectField("Rows per page", choices=[str(n) for n in PAGE_SIZES])
-    theme = SelectField("Theme", choices=list(SWATCHES))
+    theme = SelectField("Theme", choices=list(THEME_CHOICES))
     submit_preferences = SubmitField("Save preferences")
 
 
