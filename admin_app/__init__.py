@@ -85,6 +85,8 @@ def register_blueprints(app: Flask) -> None:
     """Plain Flask views outside the admin (login, health check)."""
     app.register_blueprint(auth_bp)
     app.register_blueprint(health)
+    # Browsers ask for /favicon.ico whatever the page links.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     register_login_manager()
     register_session_loading(app)
 

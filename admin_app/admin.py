@@ -28,7 +28,8 @@ def init_admin(app: Flask) -> Admin:
     admin = Admin(
         app,
         name="Shop back office",
-        theme=Bootstrap4Theme(base_template="admin/shop_base.html", swatch=app.config["ADMIN_SWATCH"], fluid=True),
+        # shop_base.html links the employee's own theme (admin_app.core.themes), not a swatch.
+        theme=Bootstrap4Theme(base_template="admin/shop_base.html", swatch="default", fluid=True),
         index_view=DashboardView(name="Dashboard", url="/admin"),
         csp_nonce_generator=csp_nonce,
     )

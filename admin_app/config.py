@@ -75,7 +75,9 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead, which has its own timeout
 
-    ADMIN_SWATCH = os.environ.get("ADMIN_SWATCH", "flatly")
+    # The theme of signed-out pages and of employees who never chose one: light, dark or
+    # system (prefers-color-scheme).
+    ADMIN_THEME = os.environ.get("ADMIN_THEME", "system")
     ADMIN_PAGE_SIZE = 20
 
 

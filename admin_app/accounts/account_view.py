@@ -9,6 +9,7 @@ from flask_login import current_user
 from admin_app.accounts.auth.forms import ChangePasswordForm, PreferencesForm
 from admin_app.accounts.auth.session import start_session
 from admin_app.accounts.auth.throttle import password_guesses, record_failed_guess
+from admin_app.core.themes import preferred_theme
 from admin_app.core.views import ShopBaseView
 from admin_app.extensions import db
 
@@ -58,4 +59,4 @@ class AccountView(ShopBaseView):
 
     @staticmethod
     def theme_preference() -> str:
-        return current_user.preferences.get("theme", current_app.config["ADMIN_SWATCH"])
+        return preferred_theme(current_user.preferences, current_app.config["ADMIN_THEME"])

@@ -21,6 +21,7 @@ PRODUCT_LOOKUP = {"fields": (Product.name, Product.sku), "placeholder": "Type a 
 
 class ProductView(ShopModelView):
     column_list = ("name", "sku", "category", "price", "stock", "is_in_stock", "updated_at")
+    column_phone_list = ("name", "stock")  # on a phone; "All columns" shows the rest
     column_searchable_list = EXPORTS["product"].search_columns
     column_filters = EXPORTS["product"].filters
     column_details_list = ("name", "sku", "category", "description", "price", "stock", "is_in_stock",

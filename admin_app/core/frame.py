@@ -15,6 +15,7 @@ from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
+from admin_app.core.themes import preferred_theme, stylesheets
 from admin_app.core.views import current_role
 
 
@@ -40,14 +41,15 @@ def admin_static_url(filename: str, **kwargs: Any) -> str:
     return urls[key]
 
 
-def user_swatch() -> str:
-    """The signed-in employee's theme, else the configured one."""
-    preferred = current_user.preferences.get("theme") if current_user.is_authenticated else None
-    return preferred or current_app.config["ADMIN_SWATCH"]
+def theme_stylesheets() -> list[tuple[str, str]]:
+    """The signed-in employee's theme (see :mod:`admin_app.core.themes`); signed-out pages
+    follow the system."""
+    preferences = current_user.preferences if current_user.is_authenticated else None
+    return stylesheets(preferred_theme(preferences, current_app.config["ADMIN_THEME"]))
 
 
 def theme_helpers() -> dict[str, Any]:
-    return {"user_swatch": user_swatch}
+    return {"theme_stylesheets": theme_stylesheets}
 
 
 def register_frame_helpers(app: Flask) -> None:

@@ -99,6 +99,7 @@ def _address_of_customer(form: Any, field: Any) -> None:
 
 class OrderView(ShopModelView):
     column_list = ("id", "order_date", "user", "status", "subtotal", "shipping_fee", "total")
+    column_phone_list = ("id", "total")  # on a phone; "All columns" shows the rest
     column_searchable_list = EXPORTS["order"].search_columns
     column_filters = EXPORTS["order"].filters
     column_details_list = ("id", "order_date", "user", "address", "status", "items", "subtotal", "shipping_fee",

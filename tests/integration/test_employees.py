@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from sqlalchemy import select
 
 from admin_app.accounts.models import Employee
@@ -162,12 +165,56 @@ def test_preferences_are_saved_and_applied(client, viewer_user):
         return sum(1 for n in range(60) if f"tag-{n:02d}" in page)
 
     assert tags_shown() == 20
-    response = auth.post("/admin/account/", {"prefs-page_size": "50", "prefs-theme": "darkly",
+    response = auth.post("/admin/account/", {"prefs-page_size": "50", "prefs-theme": "dark",
                                              "prefs-submit_preferences": "1"})
     assert response.status_code == 302
-    assert get_employee("viewer1").preferences == {"page_size": 50, "theme": "darkly"}
-    assert "swatch/darkly/bootstrap.min.css" in client.get("/admin/tag/").text
+    assert get_employee("viewer1").preferences == {"page_size": 50, "theme": "dark"}
+    assert '<link href="/static/css/theme-dark.css" rel="stylesheet" media="all">' in client.get("/admin/tag/").text
     assert tags_shown() == 50
+
+
+def test_theme_picker_offers_light_dark_and_the_system_choice(client, viewer_user):
+    auth = login_as(client, viewer_user)
+    page = client.get("/admin/account/").text
+    picker = re.search(r'<select[^>]*name="prefs-theme".*?</select>', page, re.S).group(0)
+    assert re.findall(r'<option[^>]*value="([^"]+)"[^>]*>([^<]+)</option>', picker) == [
+        ("light", "Light"), ("dark", "Dark"), ("system", "Same as my system")]
+    # Nobody chose yet: the system decides, with one stylesheet per colour scheme.
+    assert '<option selected value="system">' in picker
+    assert ('<link href="/static/css/theme-light.css" rel="stylesheet" '
+            'media="not all and (prefers-color-scheme: dark)">') in page
+    assert '<link href="/static/css/theme-dark.css" rel="stylesheet" media="(prefers-color-scheme: dark)">' in page
+    assert auth.post("/admin/account/", {"prefs-page_size": "20", "prefs-theme": "light",
+                                         "prefs-submit_preferences": "1"}).status_code == 302
+    page = client.get("/admin/account/").text
+    assert '<link href="/static/css/theme-light.css" rel="stylesheet" media="all">' in page
+    assert "theme-dark.css" not in page
+
+
+@pytest.mark.parametrize(("swatch", "theme"), [("darkly", "dark"), ("slate", "dark"), ("flatly", "light"),
+                                               ("default", "light"), ("journal", "light")])
+def test_a_swatch_chosen_before_the_themes_reads_as_the_nearest_theme(client, viewer_user, swatch, theme):
+    viewer_user.preferences["theme"] = swatch
+    db.session.commit()
+    login_as(client, viewer_user)
+    page = client.get("/admin/account/").text
+    assert f'<link href="/static/css/theme-{theme}.css" rel="stylesheet" media="all">' in page
+    assert f'<option selected value="{theme}">' in page
+
+
+def test_no_page_loads_anything_from_another_site(client, viewer_user):
+    """The themes carry no @import and no font from elsewhere; the favicon is ours."""
+    for name in ("theme-light.css", "theme-dark.css", "admin_app.css"):
+        css = client.get(f"/static/css/{name}").get_data(as_text=True)
+        assert "@import" not in css and not re.search(r"url\(\s*['\"]?(https?:)?//", css), name
+    assert client.get("/favicon.ico").status_code == 200
+    assert client.get("/favicon.ico").mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+    login_page = client.get("/login").text
+    assert '<link href="/static/favicon.ico" rel="icon" sizes="any">' in login_page
+    assert re.search(r'<input[^>]*autofocus[^>]*name="username"|<input[^>]*name="username"[^>]*autofocus', login_page)
+    assert "autofocus" not in re.search(r'<input[^>]*name="password"[^>]*>', login_page).group(0)
+    login_as(client, viewer_user)
+    assert not re.search(r'(href|src)="(https?:)?//', client.get("/admin/").text)
 
 
 def test_preferences_reject_forged_values(client, viewer_user):

@@ -444,11 +444,11 @@ def test_my_account_forms_refuse_hostile_values(client, staff_user):
             response = poster.post("/admin/account/", data)
             assert_no_raw_error(response)
             assert response.status_code == 400 and "invalid-feedback" in response.text, (field, value)
-    for field, good in (("prefs-page_size", "50"), ("prefs-theme", "darkly")):
+    for field, good in (("prefs-page_size", "50"), ("prefs-theme", "dark")):
         for value in [*CHOICES, *NUMBER, "20.0", "0020", "-20", "20 ", "1000000"]:
             if value == good:
                 continue
-            data = {"prefs-page_size": "50", "prefs-theme": "darkly", "prefs-submit_preferences": "y", field: value}
+            data = {"prefs-page_size": "50", "prefs-theme": "dark", "prefs-submit_preferences": "y", field: value}
             response = poster.post("/admin/account/", data)
             assert_no_raw_error(response)
             assert response.status_code == 400 and "invalid-feedback" in response.text, (field, value)

@@ -227,7 +227,7 @@ def test_my_accounts_password_check_is_throttled_with_sign_in(app, client, staff
     # The same counter as sign-in: the account's sign-in is locked too.
     assert AuthActions(app.test_client()).login("staff1").status_code == 429
     # Saving preferences checks no password: still possible.
-    saved = auth.post("/admin/account/", {"prefs-page_size": "50", "prefs-theme": "darkly",
+    saved = auth.post("/admin/account/", {"prefs-page_size": "50", "prefs-theme": "dark",
                                           "prefs-submit_preferences": "1"})
     assert saved.status_code == 302
 

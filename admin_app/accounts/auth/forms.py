@@ -9,14 +9,9 @@ from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from admin_app.accounts.services import password_problem
+from admin_app.core.themes import THEME_CHOICES
 from admin_app.core.validators import no_nul
 from admin_app.core.views import PAGE_SIZES
-
-SWATCHES = (
-    "default", "cerulean", "cosmo", "cyborg", "darkly", "flatly", "journal", "litera", "lumen", "lux",
-    "materia", "minty", "pulse", "sandstone", "simplex", "sketchy", "slate", "solar", "spacelab",
-    "superhero", "united", "yeti",
-)
 
 
 def _no_nul(form: FlaskForm, field: StringField) -> None:
@@ -52,7 +47,7 @@ class ChangePasswordForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     page_size = SelectField("Rows per page", choices=[str(n) for n in PAGE_SIZES])
-    theme = SelectField("Theme", choices=list(SWATCHES))
+    theme = SelectField("Theme", choices=list(THEME_CHOICES))
     submit_preferences = SubmitField("Save preferences")
 
 
