@@ -82,6 +82,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Plain Flask views outside the admin (login, health check)."""
     from admin_app.auth.session import register_session_loading  # also registers the user loader
+    from admin_app.auth.two_factor_views import register_two_factor
     from admin_app.auth.views import bp as auth_bp
     from admin_app.auth.views import register_login_manager
     from admin_app.observability import health
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health)
     register_login_manager()
     register_session_loading(app)
+    register_two_factor(app)  # after the session loading: it holds employees at enrolment
 
 
 def register_admin(app: Flask) -> None:

@@ -48,6 +48,7 @@ def register_views(admin: Admin) -> None:
     from admin_app.admin.catalog import CategoryView, ProductView
     from admin_app.admin.content import CommentView, PostView, TagView
     from admin_app.admin.sales import CartItemView, OrderItemView, OrderView
+    from admin_app.auth.two_factor_views import register_two_factor_views
     from admin_app.extensions import db
     from admin_app.models import (
         Address,
@@ -79,3 +80,4 @@ def register_views(admin: Admin) -> None:
         AuditLogView(AuditLog, db, category="Administration", name="History"),
     )
     admin.add_view(AccountView(name="My account", endpoint="account", url="/admin/account"))
+    register_two_factor_views(admin)

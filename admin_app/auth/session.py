@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import undefer
 from sqlalchemy.sql.expression import Executable
 
+from admin_app.auth.active_sessions import forget_old_session_details
 from admin_app.extensions import db, login_manager
 from admin_app.models import Employee, UserSession, utcnow
 from admin_app.security import is_static_endpoint
@@ -50,6 +51,7 @@ def start_session(employee: Employee) -> None:
     now = utcnow()
     key = secrets.token_urlsafe(32)
     db.session.execute(delete(UserSession).where(UserSession.last_seen_at < now - idle_limit()))
+    forget_old_session_details(now)  # the retention of addresses and browsers, on the same schedule
     db.session.add(UserSession(
         id=record_id(key), user_id=employee.id, created_at=now, last_seen_at=now,
         ip_address=(get_remote_address() or "")[:45] or None,

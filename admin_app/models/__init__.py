@@ -14,6 +14,7 @@ from admin_app.models.catalog import MAX_MONEY, Category, Product
 from admin_app.models.content import POST_STATUSES, Comment, Post, Tag, post_tags
 from admin_app.models.sales import ORDER_STATUSES, CartItem, Order, OrderItem
 from admin_app.models.soft_delete import INCLUDE_DELETED, RecordInTrash  # registers the trash rule
+from admin_app.models.two_factor import RecoveryCode, TwoFactorCredential
 
 __all__ = [
     "AUDIT_ACTIONS",
@@ -35,9 +36,11 @@ __all__ = [
     "Post",
     "Product",
     "RecordInTrash",
+    "RecoveryCode",
     "SoftDeleteMixin",
     "Tag",
     "TimestampMixin",
+    "TwoFactorCredential",
     "UTCDateTime",
     "User",
     "UserSession",
