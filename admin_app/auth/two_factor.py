@@ -181,19 +181,23 @@ def enrol(employee: Employee, secret: str, code: str, at: datetime | None = None
     step = matching_step(secret, code, at)
     if step is None:
         raise TwoFactorError("That code does not match: check the time on your phone and type the current code.")
-    if has_two_factor(employee.id):
-        raise TwoFactorError("Two-factor sign-in is already on for this account.")
-    db.session.add(TwoFactorCredential(user_id=employee.id, employee=employee, secret_encrypted=encrypt_secret(secret),
-                                       confirmed_at=utcnow(), last_used_step=step))
-    codes = new_recovery_codes(employee.id)
-    db.session.commit()
-    return codes
+    return _store(employee, secret, step)
 
 
 def enrol_without_code(employee: Employee, secret: str) -> list[str]:
-    """Enrol with a secret the caller already holds (``create-user --totp-secret-stdin``)."""
-    secret = normalise_secret(secret)
-    return enrol(employee, secret, pyotp.TOTP(secret).now())
+    """Enrol with a secret the caller already holds (``create-user --totp-secret-stdin``):
+    no code is used up, so a script can sign in with the current one at once."""
+    return _store(employee, normalise_secret(secret), None)
+
+
+def _store(employee: Employee, secret: str, used_step: int | None) -> list[str]:
+    if has_two_factor(employee.id):
+        raise TwoFactorError("Two-factor sign-in is already on for this account.")
+    db.session.add(TwoFactorCredential(user_id=employee.id, employee=employee, secret_encrypted=encrypt_secret(secret),
+                                       confirmed_at=utcnow(), last_used_step=used_step))
+    codes = new_recovery_codes(employee.id)
+    db.session.commit()
+    return codes
 
 
 def check_second_factor(employee_id: int, code: str, at: datetime | None = None) -> str | None:
