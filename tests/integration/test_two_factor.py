@@ -11,6 +11,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from admin_app import commands
 from admin_app.auth.two_factor import decrypt_secret, recovery_code_hash
 from admin_app.commands import create_user_command, ensure_demo_admin
 from admin_app.extensions import db
@@ -285,3 +286,16 @@ def login_as_password(client, username: str, password: str):
 def test_employees_list_links_to_sign_in_security(admin, staff_user):
     page = admin.client.get("/admin/employee/")
     assert f'href="/admin/employee-security/{staff_user.id}/"' in page.text
+
+
+def test_the_demo_requires_no_second_factor(app, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "TWO_FACTOR_REQUIRED_ROLES", ("admin",))  # restored afterwards
+    monkeypatch.delenv("TWO_FACTOR_REQUIRED_ROLES", raising=False)
+    monkeypatch.setattr(commands, "prepare_demo", ensure_demo_admin)  # no migrations on the suite's schema
+    monkeypatch.setattr(commands, "run_simple", lambda *args, **kwargs: None)  # serve nothing
+    result = runner.invoke(commands.demo_command)
+    assert result.exit_code == 0, result.output
+    assert "Two-factor sign-in is not required in the demo" in result.output
+    password = re.search(r"with password '([^']+)'", result.output).group(1)
+    signed_in = AuthActions(app.test_client()).login("admin", password)
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/admin/"
