@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from admin_app.accounts.auth.session import register_session_loading
+from admin_app.accounts.auth.two_factor_views import register_two_factor
 from admin_app.accounts.auth.views import bp as auth_bp
 from admin_app.accounts.auth.views import register_login_manager, too_many_attempts
 from admin_app.admin import init_admin
@@ -89,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     register_login_manager()
     register_session_loading(app)
+    register_two_factor(app)  # after the session loading: it holds employees at enrolment
 
 
 def register_admin(app: Flask) -> None:

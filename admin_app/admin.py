@@ -7,6 +7,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from admin_app.accounts.account_view import AccountView
+from admin_app.accounts.auth.two_factor_views import register_two_factor_views
 from admin_app.accounts.models import Address, Customer, Employee
 from admin_app.accounts.views import AddressView, CustomerView, EmployeeView
 from admin_app.audit.models import AuditLog
@@ -71,3 +72,4 @@ def register_views(admin: Admin) -> None:
         AuditLogView(AuditLog, db, category="Administration", name="History"),
     )
     admin.add_view(AccountView(name="My account", endpoint="account", url="/admin/account"))
+    register_two_factor_views(admin)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,8 @@ from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
 from admin_app.accounts import erasure
+from admin_app.accounts.auth.active_sessions import forget_old_session_details
+from admin_app.accounts.auth.two_factor import TwoFactorError, enrol_without_code, normalise_secret, reset_two_factor
 from admin_app.accounts.models import ROLES, Employee
 from admin_app.accounts.services import UserError, create_employee, find_user_by_login
 from admin_app.audit.services import CLI, audit_actor
@@ -49,19 +52,26 @@ def _read_password(password_stdin: bool) -> str:
 @click.option("--email", required=True, help="The employee's email address.")
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option("--totp-secret-stdin", is_flag=True,
+              help="Read a base32 TOTP secret from the next line of standard input and turn on two-factor "
+                   "sign-in with it (for scripts and tests; prints the recovery codes).")
 @click.option("--first-name")
 @click.option("--last-name")
 @with_appcontext
 @audit_actor(CLI)
-def create_user_command(username: str, email: str, role: str, password_stdin: bool,
+def create_user_command(username: str, email: str, role: str, password_stdin: bool, totp_secret_stdin: bool,
                         first_name: str | None, last_name: str | None) -> None:
     """Create a back-office employee account."""
     password = _read_password(password_stdin)
     try:
+        secret = normalise_secret(sys.stdin.readline()) if totp_secret_stdin else None
         employee = create_employee(username, email, password, role, first_name=first_name, last_name=last_name)
-    except UserError as error:
+    except (UserError, TwoFactorError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Created {employee.role} {employee.username!r} <{employee.email}>.")
+    if secret is not None:
+        codes = enrol_without_code(employee, secret)
+        click.echo("Two-factor sign-in is on. Recovery codes (each works once): " + " ".join(codes))
 
 
 def _progress_reporter(total: int):
@@ -109,6 +119,7 @@ def ensure_demo_admin() -> str:
         admin.set_password(password)
         admin.role, admin.is_active = "admin", True
         db.session.commit()
+        reset_two_factor(admin)  # the printed password alone signs in, whatever an earlier run set up
     else:
         create_employee(DEMO_ADMIN, "admin@shop.example", password, "admin", first_name="Demo", last_name="Admin")
     return password
@@ -131,10 +142,14 @@ def demo_command(host: str, port: int) -> None:
     """Migrate, load demo data, and serve the back office for a first look."""
     with audit_actor(CLI):
         password = prepare_demo()
+    if "TWO_FACTOR_REQUIRED_ROLES" not in os.environ:
+        # A first look needs no authenticator app: required of nobody, open to anyone.
+        current_app.config["TWO_FACTOR_REQUIRED_ROLES"] = ()
     click.echo(
         f"\n  Back office: http://{host}:{port}/admin/\n"
         f"  Log in as {DEMO_ADMIN!r} with password {password!r}\n"
         "  (a new password is set every time the demo starts)\n"
+        "  Two-factor sign-in is not required in the demo; try it on My account.\n"
     )
     # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly.
     run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)
@@ -152,7 +167,33 @@ def check_config_command() -> None:
     click.echo("Configuration is fit for production." if not problems else "No blocking problems.")
 
 
-cli_commands = [create_user_command, seed_demo_command, demo_command, check_config_command]
+@click.command("prune-sessions")
+@with_appcontext
+def prune_sessions_command() -> None:
+    """Erase the address and browser of sessions older than SESSION_DETAILS_RETENTION_DAYS
+    (every sign-in does it too; this is for a quiet shop or a cron job)."""
+    erased = forget_old_session_details()
+    db.session.commit()
+    click.echo(f"Erased the address and browser of {erased} session(s).")
+
+
+@click.command("reset-two-factor")
+@click.argument("username")
+@with_appcontext
+@audit_actor(CLI)
+def reset_two_factor_command(username: str) -> None:
+    """Remove USERNAME's second factor and end their sessions (an admin who lost their phone
+    and recovery codes, with no other admin to reset it)."""
+    employee = find_user_by_login(username)
+    if not isinstance(employee, Employee):
+        raise click.ClickException(f"No employee {username!r}.")
+    if not reset_two_factor(employee):
+        raise click.ClickException(f"{employee.username} has no second factor.")
+    click.echo(f"The second factor of {employee.username} has been reset; they set up a new one at their next sign-in.")
+
+
+cli_commands = [create_user_command, seed_demo_command, demo_command, check_config_command, prune_sessions_command,
+                reset_two_factor_command]
 
 
 # --- export ---------------------------------------------------------------------------------

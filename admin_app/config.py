@@ -80,6 +80,20 @@ class Config:
     ADMIN_THEME = os.environ.get("ADMIN_THEME", "system")
     ADMIN_PAGE_SIZE = 20
 
+    # Two-factor sign-in (admin_app/auth/two_factor.py). Employees of these roles must use a
+    # second factor (comma-separated; empty: nobody must, anyone may).
+    TWO_FACTOR_REQUIRED_ROLES = tuple(
+        role.strip() for role in os.environ.get("TWO_FACTOR_REQUIRED_ROLES", "admin").split(",") if role.strip()
+    )
+    # Fernet key(s) encrypting TOTP secrets at rest (comma-separated: the first encrypts,
+    # all decrypt, for rotation) and the HMAC key of recovery codes. Unset: both derived
+    # from SECRET_KEY (fine for development; check-config warns in production).
+    TWO_FACTOR_ENCRYPTION_KEY = os.environ.get("TWO_FACTOR_ENCRYPTION_KEY", "")
+    RECOVERY_CODE_HMAC_KEY = os.environ.get("RECOVERY_CODE_HMAC_KEY", "")
+    TWO_FACTOR_ISSUER = os.environ.get("TWO_FACTOR_ISSUER", "Shop back office")
+    # Sessions' stored addresses and browser strings are erased after this many days.
+    SESSION_DETAILS_RETENTION_DAYS = int(os.environ.get("SESSION_DETAILS_RETENTION_DAYS", "90"))
+
 
 class TestingConfig(Config):
     """Used by the test suite: a throwaway database, cheap hashing, CSRF still on."""

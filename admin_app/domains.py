@@ -4,6 +4,7 @@ module puts every table on the metadata and every export definition in the regis
 
 from admin_app.accounts import exports as accounts_exports
 from admin_app.accounts import models as accounts_models
+from admin_app.accounts import two_factor_models as accounts_two_factor_models
 from admin_app.audit import exports as audit_exports
 from admin_app.audit import models as audit_models
 from admin_app.catalog import exports as catalog_exports
@@ -14,7 +15,9 @@ from admin_app.core.export_specs import EXPORTS
 from admin_app.sales import exports as sales_exports
 from admin_app.sales import models as sales_models
 
-MODEL_MODULES = (accounts_models, audit_models, catalog_models, content_models, sales_models)
+MODEL_MODULES = (
+    accounts_models, accounts_two_factor_models, audit_models, catalog_models, content_models, sales_models,
+)
 EXPORT_MODULES = (accounts_exports, audit_exports, catalog_exports, content_exports, sales_exports)
 
 __all__ = ["EXPORTS", "EXPORT_MODULES", "MODEL_MODULES"]

@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import pyotp
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # admin_app.config, for the URL normalisation
@@ -48,6 +50,8 @@ RESULTS = BENCH / "results"
 DEFAULT_DB = "sqlite:///bench/data/bench.db"
 BENCH_USER, BENCH_EMAIL = "bench", "bench@shop.example"
 BENCH_PASSWORD = "bench-password-not-secret"  # a throwaway bench database only
+# The bench admin signs in with a second factor, as admins must (TWO_FACTOR_REQUIRED_ROLES).
+BENCH_TOTP_SECRET = "BENCHBENCHBENCHBENCHBENCHBENCH23"  # a throwaway bench database only
 LAST_PATH = "/__bench__/last"
 EXPLAIN_PAGES_OVER_MS = 100.0  # pages slower than this get their heaviest statements replayed
 EXPLAIN_OVER_MS = 20.0  # and plans are shown for statements whose replay is slower than this
@@ -174,8 +178,8 @@ def build_database(url: str, reuse: bool, env: dict[str, str]) -> dict[str, Any]
         build["seed_output"] = seeded.stdout.strip()
         say(f"  {seeded.stdout.strip()}")
         say(f"  seed-demo --bench wall time: {build['seed_seconds']:.1f} s")
-    created = manage(["create-user", BENCH_USER, "--email", BENCH_EMAIL, "--role", "admin", "--password-stdin"],
-                     env, stdin=BENCH_PASSWORD + "\n", check=False)
+    created = manage(["create-user", BENCH_USER, "--email", BENCH_EMAIL, "--role", "admin", "--password-stdin",
+                      "--totp-secret-stdin"], env, stdin=f"{BENCH_PASSWORD}\n{BENCH_TOTP_SECRET}\n", check=False)
     output = (created.stdout + created.stderr).strip()
     if created.returncode and "already" not in output.lower():
         raise SystemExit("create-user failed:\n" + output)
@@ -359,6 +363,11 @@ class Reply:
     newlines: int = 0
 
 
+def csrf_token_in(body: bytes) -> re.Match[bytes] | None:
+    return re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body) or re.search(
+        rb'value="([^"]+)"[^>]*name="csrf_token"', body)
+
+
 class Client:
     """A minimal browser: one connection per request (a sync worker closes it anyway),
     cookies kept, redirects not followed (a redirect to /login is a failure to report)."""
@@ -405,18 +414,28 @@ class Client:
 
     def login(self, username: str, password: str) -> None:
         page = self.request("GET", "/login")
-        match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body) or re.search(
-            rb'value="([^"]+)"[^>]*name="csrf_token"', page.body)
+        match = csrf_token_in(page.body)
         if page.status != 200 or not match:
             raise SystemExit(f"GET /login: status {page.status}, csrf_token found: {bool(match)}")
         form = urlencode({"username": username, "password": password, "csrf_token": match.group(1).decode()})
         reply = self.request("POST", "/login", body=form.encode(),
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+        if reply.status == 302 and (reply.headers.get("Location") or "").endswith("/login/two-factor"):
+            reply = self.second_factor()
         if reply.status != 302 or "/login" in (reply.headers.get("Location") or ""):
             raise SystemExit(f"POST /login failed: status {reply.status}, Location {reply.headers.get('Location')}")
         check = self.request("GET", "/admin/")
         if check.status != 200:
             raise SystemExit(f"signed in, but GET /admin/ answered {check.status}")
+
+    def second_factor(self) -> Any:
+        """The second sign-in step, with the bench admin's current TOTP code."""
+        page = self.request("GET", "/login/two-factor")
+        match = csrf_token_in(page.body)
+        form = urlencode({"code": pyotp.TOTP(BENCH_TOTP_SECRET).now(),
+                          "csrf_token": match.group(1).decode() if match else ""})
+        return self.request("POST", "/login/two-factor", body=form.encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
 
     def last(self) -> dict[str, Any]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)

@@ -81,8 +81,10 @@ class IsolatedClient(FlaskClient):
 
 
 def make_app(url: str, **overrides: Any) -> Flask:
+    # Two-factor sign-in is required of no role here, so signing in takes a password as it
+    # did; tests/integration/test_two_factor.py turns the requirement on and proves it.
     app = create_app({**{k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()},
-                      "SQLALCHEMY_DATABASE_URI": url, **overrides})
+                      "SQLALCHEMY_DATABASE_URI": url, "TWO_FACTOR_REQUIRED_ROLES": (), **overrides})
     app.test_client_class = IsolatedClient
     return app
 

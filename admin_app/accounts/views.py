@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import flash, request
 from flask_admin.actions import action
+from flask_admin.model.template import EndpointLinkRowAction
 from sqlalchemy import func, select
 from wtforms import PasswordField, ValidationError
 from wtforms.validators import Email, InputRequired, Length
@@ -108,6 +109,9 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
     column_list = ("username", "full_name", "email", "role", "is_active", "department", "created_at")
     column_searchable_list = EXPORTS["employee"].search_columns
     column_filters = EXPORTS["employee"].filters
+    # Their second factor and sessions (admin_app.accounts.auth.two_factor_views).
+    column_extra_row_actions = [EndpointLinkRowAction("fa fa-shield", "employee_security.employee",
+                                                      title="Sign-in security", id_arg="employee_id")]
     column_details_list = ("username", "first_name", "last_name", "email", "role", "is_active", "department",
                            "created_at", "updated_at")
     form_columns = ("username", "email", "first_name", "last_name", "role", "is_active", "department",

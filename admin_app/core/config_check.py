@@ -32,6 +32,10 @@ def config_problems(app: Flask) -> list[str]:
                         "workers each counts alone. Point it at Redis (redis://host:6379).")
     if not app.config.get("SESSION_COOKIE_SECURE"):
         problems.append("SESSION_COOKIE_SECURE is off: set it to 1 when serving over HTTPS.")
+    for key in ("TWO_FACTOR_ENCRYPTION_KEY", "RECOVERY_CODE_HMAC_KEY"):
+        if not app.config.get(key):
+            problems.append(f"{key} is not set: it is derived from SECRET_KEY, so changing SECRET_KEY "
+                            "would make every second factor unusable. Set a key of its own.")
     return problems
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pyotp
 import pytest
 
+from admin_app.accounts.auth.two_factor import enrol_without_code
 from admin_app.extensions import db
 from tests import factories as f
 from tests.browser.accessibility import (
@@ -32,7 +34,6 @@ pytestmark = pytest.mark.browser
 # (name, path); "{order}" is an order with items, "{deleted}" an order in the trash.
 SIGNED_OUT_PAGES = [
     ("sign-in", "/login"),
-    # ("two-factor step", "/login/two-factor"),  # add when the two-factor sign-in lands
     ("error page", "/no-such-page"),
 ]
 SIGNED_IN_PAGES = [
@@ -47,6 +48,8 @@ SIGNED_IN_PAGES = [
     ("history", "/admin/auditlog/record/Order/{order}/"),
     ("deleted record", "/admin/order/details/?id={deleted}"),
     ("my account", "/admin/account/"),
+    ("two-factor enrolment", "/admin/account/security/two-factor/"),
+    ("employee sign-in security", "/admin/employee-security/{employee}/"),
     ("error page signed in", "/admin/no-such-page/"),
 ]
 THEMES = ["light", "dark"]
@@ -61,8 +64,9 @@ def shop_data() -> dict[str, Any]:
     f.order(ada, items=[(desk, 1, Decimal("150.00"))])
     deleted = f.order(ada, items=[(lamp, 1, Decimal("20.00"))])
     deleted.soft_delete()
+    grace = f.employee(username="grace.h", role="staff")
     db.session.commit()
-    return {"order": order.id, "customer": ada.id, "deleted": deleted.id}
+    return {"order": order.id, "customer": ada.id, "deleted": deleted.id, "employee": grace.id}
 
 
 def check_page(page: Any, path: str) -> list[str]:
@@ -105,6 +109,21 @@ def test_back_office_page_passes_axe_and_reflows(browser, live_server, admin_use
         page = context.new_page()
         login(page, "admin1", PASSWORD)
         problems = check_page(page, path.format(**ids))
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_two_factor_step_passes_axe_and_reflows(browser, live_server, admin_user, theme):
+    """The sign-in's second step, reached after the password of an enrolled employee."""
+    enrol_without_code(admin_user, pyotp.random_base32())
+    context = scan_context(browser, live_server, color_scheme=theme)
+    try:
+        page = context.new_page()
+        login(page, "admin1", PASSWORD)
+        assert "/login/two-factor" in page.url
+        problems = check_page(page, "/login/two-factor")
     finally:
         context.close()
     assert not problems, "\n".join(problems)

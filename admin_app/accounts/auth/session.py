@@ -1,6 +1,6 @@
 """How a browser session maps to an employee, and when it stops doing so.
 
-Every sign-in creates a :class:`~admin_app.models.UserSession` row; the signed session
+Every sign-in creates a :class:`~admin_app.accounts.models.UserSession` row; the signed session
 cookie keeps a random key whose SHA-256 is that row's id (Flask-Login's ``get_id``). Each
 request reads the row and its employee in one statement; no row, an inactive employee or
 a session idle past ``PERMANENT_SESSION_LIFETIME`` means signed out. So a session ends on
@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import undefer
 from sqlalchemy.sql.expression import Executable
 
+from admin_app.accounts.auth.active_sessions import forget_old_session_details
 from admin_app.accounts.models import Employee, UserSession
 from admin_app.core.models import utcnow
 from admin_app.core.security import is_static_endpoint
@@ -49,6 +50,7 @@ def start_session(employee: Employee) -> None:
     now = utcnow()
     key = secrets.token_urlsafe(32)
     db.session.execute(delete(UserSession).where(UserSession.last_seen_at < now - idle_limit()))
+    forget_old_session_details(now)  # the retention of addresses and browsers, on the same schedule
     db.session.add(UserSession(
         id=record_id(key), user_id=employee.id, created_at=now, last_seen_at=now,
         ip_address=(get_remote_address() or "")[:45] or None,

@@ -19,6 +19,7 @@ from admin_app.accounts.auth.throttle import (
     record_failed_guess,
     sign_in_failed,
 )
+from admin_app.accounts.auth.two_factor_flow import second_step
 from admin_app.accounts.models import Employee
 from admin_app.core.security import is_same_site_path
 from admin_app.extensions import limiter, login_manager
@@ -67,6 +68,9 @@ def login() -> Response | str | tuple[str, int]:
         stored = user.password_hash if user is not None and user.password_hash else dummy_hash()
         password_matches = check_password_hash(stored, form.password.data)
         if password_matches and isinstance(user, Employee) and user.is_active:
+            if (next_step := second_step(user, next_url)) is not None:  # a code, or enrolment first
+                record_auth_event("password_accepted", user.username)
+                return next_step
             start_session(user)
             record_auth_event("login", user.username)
             return redirect(next_url)
