@@ -9,6 +9,7 @@ list page's time. They are kept per app, keyed by what they depend on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask, current_app, request, url_for
@@ -46,9 +47,11 @@ def user_swatch() -> str:
     return preferred or current_app.config["ADMIN_SWATCH"]
 
 
-def theme_helpers() -> dict[str, Any]:
-    return {"user_swatch": user_swatch}
+def user_theme(theme: Any) -> Any:
+    """Flask-Admin's theme with the signed-in employee's swatch (``admin/shop_base.html``)."""
+    swatch = user_swatch()
+    return theme if swatch == theme.swatch else replace(theme, swatch=swatch)
 
 
 def register_frame_helpers(app: Flask) -> None:
-    app.jinja_env.globals.update(cached_menu=cached_menu, admin_static_url=admin_static_url)
+    app.jinja_env.globals.update(cached_menu=cached_menu, admin_static_url=admin_static_url, user_theme=user_theme)

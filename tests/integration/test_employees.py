@@ -176,3 +176,14 @@ def test_preferences_reject_forged_values(client, viewer_user):
                                              "prefs-submit_preferences": "1"})
     assert response.status_code == 400 and "Not a valid choice" in response.text
     assert get_employee("viewer1").preferences == {}
+
+
+def test_the_theme_is_linked_through_flask_admins_own_asset_helper(client, viewer_user):
+    """One Bootstrap stylesheet, the employee's swatch, with the version Flask-Admin's own
+    base template gives it (no version written in our templates)."""
+    auth = login_as(client, viewer_user)
+    auth.post("/admin/account/", {"prefs-page_size": "20", "prefs-theme": "darkly", "prefs-submit_preferences": "1"})
+    page = client.get("/admin/tag/").text
+    assert page.count("bootstrap.min.css") == 1
+    assert "/admin/static/bootstrap/bootstrap4/swatch/darkly/bootstrap.min.css?v=4.6.2" in page
+    assert "/static/css/admin_app.css" in page

@@ -1,6 +1,6 @@
 """How a browser session maps to an employee, and when it stops doing so.
 
-Every sign-in creates a :class:`~admin_app.models.UserSession` row; the signed session
+Every sign-in creates a :class:`~admin_app.accounts.models.UserSession` row; the signed session
 cookie keeps a random key whose SHA-256 is that row's id (Flask-Login's ``get_id``). Each
 request reads the row and its employee in one statement; no row, an inactive employee or
 a session idle past ``PERMANENT_SESSION_LIFETIME`` means signed out. So a session ends on
