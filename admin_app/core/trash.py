@@ -21,6 +21,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ForeignKey, Table, func, inspect, select
+from sqlalchemy.orm import MANYTOONE
+from sqlalchemy.orm.attributes import set_committed_value
 
 from admin_app.core.models import SoftDeleteMixin
 from admin_app.core.soft_delete import in_the_trash
@@ -131,8 +133,32 @@ def _item(record: Any, exclude: Sequence[Any]) -> PurgeItem:
             if members:
                 item.links.append((collection.key, sorted(str(member) for member in members)))
             continue
+        _load_references(collection, members)
         item.parts.extend(_item(part, exclude) for part in members)
     return item
+
+
+def _load_references(collection: Any, parts: list[Any]) -> None:
+    """What the parts refer to besides their whole (an order's items: their products), one
+    SELECT per reference for all the parts. The history labels each purged part
+    (``str(item)`` names its product); the many-to-one loads then find the rows in the
+    session instead of reading them one part at a time. Deleted rows too: a reference
+    always loads, in the trash or not (see :mod:`admin_app.core.soft_delete`)."""
+    for reference in collection.mapper.relationships:
+        if (reference.direction is not MANYTOONE or reference.secondary is not None
+                or reference.key == collection.back_populates or len(reference.local_remote_pairs) != 1):
+            continue
+        ((local, remote),) = reference.local_remote_pairs
+        attribute = collection.mapper.get_property_by_column(local).key
+        unloaded = [part for part in parts if reference.key in inspect(part).unloaded]
+        keys = {getattr(part, attribute) for part in unloaded} - {None}
+        if not keys:
+            continue
+        remote_key = reference.mapper.get_property_by_column(remote).key
+        found = {getattr(row, remote_key): row for row in db.session.scalars(
+            select(reference.mapper.class_).where(remote.in_(keys)).execution_options(include_deleted=True))}
+        for part in unloaded:
+            set_committed_value(part, reference.key, found.get(getattr(part, attribute)))
 
 
 def purge_plan(records: Iterable[Any]) -> PurgePlan:

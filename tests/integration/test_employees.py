@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from admin_app.accounts.models import Employee
 from admin_app.extensions import db
@@ -187,3 +187,26 @@ def test_the_theme_is_linked_through_flask_admins_own_asset_helper(client, viewe
     assert page.count("bootstrap.min.css") == 1
     assert "/admin/static/bootstrap/bootstrap4/swatch/darkly/bootstrap.min.css?v=4.6.2" in page
     assert "/static/css/admin_app.css" in page
+
+
+def test_deactivating_many_admins_counts_the_admins_once_and_keeps_the_last(client, admin_user):
+    others = [f.employee(username=f"admin{n}", email=f"admin{n}@shop.example", role="admin", is_active=True)
+              for n in range(2, 7)]
+    auth = login_as(client, admin_user)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    rowids = [str(e.id) for e in [admin_user, *others]]
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = auth.post("/admin/employee/action/", {"action": "deactivate", "rowid": rowids})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 302
+    admin_counts = [s for s in statements if "count(" in s and "role" in s]
+    assert len(admin_counts) == 1, admin_counts
+    db.session.expire_all()
+    still_active = db.session.scalars(select(Employee).where(Employee.role == "admin", Employee.is_active)).all()
+    assert len(still_active) == 1  # the last one asked for stays (the signed-in admin went first)
