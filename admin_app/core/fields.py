@@ -16,6 +16,7 @@ from flask_admin.model.form import converts
 from wtforms.validators import Length
 
 from admin_app.core import adapter
+from admin_app.core.models import MAX_INTEGER
 from admin_app.core.validators import NUL, no_nul
 
 
@@ -67,13 +68,12 @@ def _utc_filter(base: type) -> type:
     return type(base.__name__, (base,), {"clean": lambda self, value: as_utc(base.clean(self, value))})
 
 
-BIGGEST_INTEGER = 2**31 - 1  # every whole-number column is an INTEGER (PostgreSQL refuses more)
 
 
 def _fits(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return all(_fits(v) for v in value)
-    return not isinstance(value, int) or abs(value) <= BIGGEST_INTEGER
+    return not isinstance(value, int) or abs(value) <= MAX_INTEGER
 
 
 def _refusing_unstorable(flt: Any) -> Any:

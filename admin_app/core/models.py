@@ -91,6 +91,8 @@ class TimestampMixin:
 
 
 MAX_MONEY = Decimal("99999999.99")  # the largest value Numeric(10, 2) holds
+#: The largest INTEGER (every id and whole-number column; PostgreSQL refuses more).
+MAX_INTEGER = 2**31 - 1
 
 LIVE_ROWS = "deleted_at IS NULL"
 DELETED_ROWS = "deleted_at IS NOT NULL"
