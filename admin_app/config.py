@@ -76,7 +76,6 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead, which has its own timeout
 
     ADMIN_SWATCH = os.environ.get("ADMIN_SWATCH", "flatly")
-    ADMIN_PAGE_SIZE = 20
 
 
 class TestingConfig(Config):

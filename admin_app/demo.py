@@ -337,8 +337,8 @@ def settle_bulk_load() -> None:
     """What the database would do on its own some time after a bulk load, done now, so
     the lists are fast from the first request on: fresh planner statistics (``ANALYZE``)
     and, on PostgreSQL, a ``VACUUM`` that marks the new pages all-visible. Until then an
-    index-only scan still reads the table for every row it steps over: a deep list page
-    on 200,000 orders took 9 ms instead of 3.5 ms of SQL before autovacuum got to it."""
+    index-only scan still reads the table for every row it steps over (figures in
+    bench/README.md, "Figures behind the code")."""
     if db.engine.dialect.name != "postgresql":
         db.session.execute(text("ANALYZE"))
         db.session.commit()

@@ -179,9 +179,6 @@ class Employee(UserMixin, User):
         one (signed in by a test's ``login_user``) it is a key no record has."""
         return self.session_key or ""
 
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.is_active) and self.role in roles
-
 
 class Address(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "addresses"

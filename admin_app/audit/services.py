@@ -17,7 +17,8 @@ Session events on :class:`sqlalchemy.orm.Session` (so ``db.session`` and any
 
 Core statements (``insert(Model.__table__)``, bulk ``update()``) bypass the ORM and are not
 recorded; the demo seeding relies on that to stay fast. A bulk admin action that should leave
-history loads the records and changes them one by one inside :func:`audit_action`.
+history loads the records and changes them one by one (the bulk actions do: each change is
+an ordinary entry, e.g. ``update`` of the status).
 
 Reading an unloaded old value costs one SELECT per changed record; records loaded before
 they are changed (as an edit form does) cost nothing extra.
@@ -26,9 +27,9 @@ Who and why
 -----------
 :func:`current_actor` is, in order: whatever :func:`audit_actor` / :func:`set_actor` set;
 the signed-in employee of the current request (Flask-Login); otherwise ``"system"``.
-:func:`audit_action` relabels the entries written inside it (``"status:paid"``) so a bulk
-action's entries say which action made them. Both are context variables read when the
-session flushes, so commit inside the ``with`` block.
+:func:`audit_action` relabels the entries written inside it (``"status:paid"``); no view
+uses it yet, the bulk actions' entries are plain updates. Both are context variables read
+when the session flushes, so commit inside the ``with`` block.
 
 Wholes and parts
 ----------------

@@ -47,8 +47,8 @@ class UTCDateTimeField(DateTimeField):
 
 class TabularInlineWidget(RenderTemplateWidget):
     """Inline rows as a table, one line per record, as Django's tabular inline: for rows
-    that come by the dozen (an order's items). Flask-Admin's stacked cards take ~2.5 KB and
-    a template render per row; a line takes ~1.1 KB, and every row renders in one template.
+    that come by the dozen (an order's items). Flask-Admin's stacked cards take a template
+    render per row; here every row renders in one template, in less markup (bench/README.md).
     Use it through the view's ``form_args``: ``{"items": {"widget": TabularInlineWidget()}}``.
     ``wide`` names the columns that take half the line (a product look-up)."""
 

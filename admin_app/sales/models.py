@@ -41,6 +41,7 @@ from admin_app.core.models import (
     committed_value,
     deleted_index,
     live_index,
+    to_cents,
     utcnow,
     wholes_of,
 )
@@ -191,8 +192,8 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
 
 def order_items_subtotal(order: Order, removed: set[Any]) -> Decimal:
-    return sum(((item.price or ZERO) * (item.quantity or 0) for item in order.items if item not in removed),
-               ZERO).quantize(Decimal("0.01"))
+    return to_cents(sum(((item.price or ZERO) * (item.quantity or 0) for item in order.items
+                         if item not in removed), ZERO)) or ZERO
 
 
 @event.listens_for(Session, "before_flush")

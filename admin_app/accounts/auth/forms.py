@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
@@ -54,7 +53,3 @@ class PreferencesForm(FlaskForm):
     page_size = SelectField("Rows per page", choices=[str(n) for n in PAGE_SIZES])
     theme = SelectField("Theme", choices=list(SWATCHES))
     submit_preferences = SubmitField("Save preferences")
-
-
-def default_page_size() -> int:
-    return int(current_app.config.get("ADMIN_PAGE_SIZE", 20))
