@@ -72,7 +72,7 @@ class User(TimestampMixin, VersionedMixin, db.Model):
     first_name: Mapped[str | None] = mapped_column(String(50))
     last_name: Mapped[str | None] = mapped_column(String(50))
     # ``default=dict`` is called per row: no dict shared between users. Deferred: only the
-    # signed-in employee's are needed (loaded with them, see auth.session), and lists that
+    # signed-in employee's are needed (loaded with them, see accounts.auth.session), and lists that
     # show customers would otherwise decode and track a dict per row.
     preferences: Mapped[dict[str, Any]] = mapped_column(
         MutableJSONDict, default=dict, nullable=False, deferred=True
@@ -195,7 +195,7 @@ class Address(TimestampMixin, VersionedMixin, db.Model):
     user: Mapped[Customer] = relationship(back_populates="addresses")
     orders: Mapped[list[Order]] = relationship(back_populates="address", passive_deletes="all")
 
-    # Part of its customer: see ``models.base._one_version_per_whole``.
+    # Part of its customer: see ``core.models._one_version_per_whole``.
     __whole__ = "user"
 
     __table_args__ = (

@@ -217,7 +217,7 @@ class CustomerView(UserFieldsMixin, ShopModelView):
             "Erase the selected customers' names, email, username and addresses for good, in the history too? "
             "Their orders stay. This cannot be undone.")
     def action_anonymise(self, ids: list[str]) -> None:
-        """A GDPR erasure request, for customers who cannot be purged (see services.erasure)."""
+        """A GDPR erasure request, for customers who cannot be purged (see accounts.erasure)."""
 
         def erase(customer: Customer) -> str | None:
             if is_erased(customer):

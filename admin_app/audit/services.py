@@ -33,7 +33,7 @@ when the session flushes, so commit inside the ``with`` block.
 
 Wholes and parts
 ----------------
-An entry of a part (an order item, an address: see ``models.base.whole_relationship``) names
+An entry of a part (an order item, an address: see ``core.models.whole_relationship``) names
 its whole in ``part_of_type`` / ``part_of_id``; :func:`history_of` gives a whole's entries
 with its parts' interleaved, newest first (an order's history shows its items' changes).
 

@@ -199,7 +199,7 @@ def build_statement(spec: ExportSpec, search: str | None = None, extra_where: It
     """The ``select()`` an export runs: the search, filters (``extra_where``; a view's list
     as ``Model.id IN (<its query>.correlate(None))``) and the sort: clauses or
     ``(path, descending)`` pairs, the primary key last. It is read through the session, so
-    the trash rule leaves deleted rows out (``models.soft_delete``; the option
+    the trash rule leaves deleted rows out (``core.soft_delete``; the option
     ``include_deleted`` lets them in)."""
     resolver = _Resolver(spec)
     row = _RowBundle("row", *(resolver.column(column).label(f"c{index}") for index, column in enumerate(spec.columns)),

@@ -135,17 +135,17 @@ def deleted_index(name: str, *columns: Any) -> Index:
 #: ``relationship(..., info=PARTS)`` marks a record's collection of parts: a purge removes
 #: them with the record (through a secondary table: the links only, as a post's tags), and
 #: they do not change while the record is in the trash. Any other row that refers to the
-#: record blocks its purge (see ``services.trash``); collections of such rows are declared
+#: record blocks its purge (see ``core.trash``); collections of such rows are declared
 #: ``passive_deletes="all"``, so the ORM never nulls or deletes them when the record goes.
 PARTS: dict[str, Any] = {"part": True}
 #: Parts that are also in the trash with their record: hidden while it is deleted, back with
-#: it when it is restored (an order's items; ``models.soft_delete``).
+#: it when it is restored (an order's items; ``core.soft_delete``).
 PARTS_IN_ITS_TRASH: dict[str, Any] = {"part": True, "in_its_trash": True}
 
 
 class SoftDeleteMixin:
     """Rows are marked deleted instead of removed (put in the trash), so orders keep their
-    history; every ORM read leaves them out (``models.soft_delete``)."""
+    history; every ORM read leaves them out (``core.soft_delete``)."""
 
     # Indexed per table together with its default sort, as two partial indexes (live_index,
     # deleted_index): nearly every row is live, so an index on deleted_at alone helps no query.

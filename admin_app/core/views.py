@@ -840,7 +840,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
             # Touch the record so its version moves on every save, even when only a
             # many-to-many field changed (a post's tags write no row of the post). Parts
             # (an order's items, a customer's addresses) move it in the ORM on every path:
-            # models.base._one_version_per_whole.
+            # core.models._one_version_per_whole.
             model.updated_at = utcnow()
 
     # -- saving, and friendly errors ----------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revenue counts every order that is not cancelled or deleted: items at the price paid plus
 shipping. Periods are the last 30 days and the 30 before, ending now. Rows in the trash are
-left out by the trash rule (``models.soft_delete``), as everywhere.
+left out by the trash rule (``core.soft_delete``), as everywhere.
 """
 
 from __future__ import annotations

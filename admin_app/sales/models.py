@@ -98,7 +98,7 @@ class OrderItem(VersionedMixin, db.Model):
     order: Mapped[Order] = relationship(back_populates="items")
     product: Mapped[Product] = relationship(back_populates="order_items")
 
-    # Part of its order: see ``models.base._one_version_per_whole``.
+    # Part of its order: see ``core.models._one_version_per_whole``.
     __whole__ = "order"
 
     __table_args__ = (
@@ -140,7 +140,7 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
     user: Mapped[Customer] = relationship(back_populates="orders")
     address: Mapped[Address] = relationship(back_populates="orders")
-    # In the trash with the order: hidden while it is deleted (models.soft_delete).
+    # In the trash with the order: hidden while it is deleted (core.soft_delete).
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by=OrderItem.id, info=PARTS_IN_ITS_TRASH
     )

@@ -1,4 +1,4 @@
-"""Restore, purge and erasure as plain functions (services.trash, services.erasure) and
+"""Restore, purge and erasure as plain functions (core.trash, accounts.erasure) and
 through the CLI: purge removes a record with its parts only, never live data, in one
 transaction; erasure keeps orders and leaves the old values nowhere."""
 

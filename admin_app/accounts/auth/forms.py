@@ -30,7 +30,7 @@ class LoginForm(FlaskForm):
 
 
 def _acceptable_new_password(form: FlaskForm, field: PasswordField) -> None:
-    """The password rules, for the signed-in employee (see ``services.users``)."""
+    """The password rules, for the signed-in employee (see ``accounts.services``)."""
     if not field.data:
         return
     if field.data == form.current_password.data:
