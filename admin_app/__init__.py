@@ -16,7 +16,6 @@ from admin_app.commands import cli_commands
 from admin_app.config import INSTANCE_PATH, PROJECT_ROOT, Config
 from admin_app.core.database import register_sqlite_pragmas, sqlite_engine_options
 from admin_app.core.error_pages import register_error_pages
-from admin_app.core.frame import theme_helpers
 from admin_app.core.observability import configure_logging, health, register_request_ids
 from admin_app.core.security import register_proxy_fix, register_request_limits, register_security_headers
 from admin_app.extensions import csrf, db, limiter, login_manager, migrate
@@ -99,9 +98,8 @@ def register_admin(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Security headers and CSP on every response; the employee's theme in templates."""
+    """Security headers and CSP on every response."""
     register_security_headers(app)
-    app.context_processor(theme_helpers)
 
 
 def register_errorhandlers(app: Flask) -> None:

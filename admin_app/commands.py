@@ -285,11 +285,7 @@ def export_command(entity: str, fmt: str, search: str | None, filters: tuple[str
     to_stdout = output in (None, "-")
     if to_stdout and fmt == "xlsx" and sys.stdout.isatty():
         raise click.UsageError("XLSX is binary: redirect standard output or use --output FILE.")
-    if search:
-        limited = limit_search(search)
-        if limited.dropped:
-            click.echo(limited.message(), err=True)
-        search = limited.text
+    search = _limited_search(search)
     bar_context = _export_progress(entity, search, filters)
     # open_file("-") is Click's supported way to reach binary stdout (get_binary_stream is
     # deprecated in 8.5); it does not close stdout when we are done.
@@ -307,6 +303,20 @@ def export_command(entity: str, fmt: str, search: str | None, filters: tuple[str
         out.close()
         # stderr: standard output may be the data itself.
         click.echo(f"Exported {count:,} {EXPORTS[entity].title} to {output}.", err=True)
+    _refuse_truncated(xlsx)
+
+
+def _limited_search(search: str | None) -> str | None:
+    """The search as the list page limits it, saying on stderr what was left out."""
+    if not search:
+        return search
+    limited = limit_search(search)
+    if limited.dropped:
+        click.echo(limited.message(), err=True)
+    return limited.text
+
+
+def _refuse_truncated(xlsx: Any) -> None:
     if xlsx is not None and xlsx.truncated:
         raise click.ClickException(
             f"more than {xlsx.row_cap:,} rows (Excel's limit): the file holds only the first "

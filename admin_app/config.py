@@ -78,7 +78,6 @@ class Config:
     # The theme of signed-out pages and of employees who never chose one: light, dark or
     # system (prefers-color-scheme).
     ADMIN_THEME = os.environ.get("ADMIN_THEME", "system")
-    ADMIN_PAGE_SIZE = 20
 
     # Two-factor sign-in (admin_app/auth/two_factor.py). Employees of these roles must use a
     # second factor (comma-separated; empty: nobody must, anyone may).

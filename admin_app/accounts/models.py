@@ -72,7 +72,7 @@ class User(TimestampMixin, VersionedMixin, db.Model):
     first_name: Mapped[str | None] = mapped_column(String(50))
     last_name: Mapped[str | None] = mapped_column(String(50))
     # ``default=dict`` is called per row: no dict shared between users. Deferred: only the
-    # signed-in employee's are needed (loaded with them, see auth.session), and lists that
+    # signed-in employee's are needed (loaded with them, see accounts.auth.session), and lists that
     # show customers would otherwise decode and track a dict per row.
     preferences: Mapped[dict[str, Any]] = mapped_column(
         MutableJSONDict, default=dict, nullable=False, deferred=True
@@ -179,9 +179,6 @@ class Employee(UserMixin, User):
         one (signed in by a test's ``login_user``) it is a key no record has."""
         return self.session_key or ""
 
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.is_active) and self.role in roles
-
 
 class Address(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "addresses"
@@ -198,7 +195,7 @@ class Address(TimestampMixin, VersionedMixin, db.Model):
     user: Mapped[Customer] = relationship(back_populates="addresses")
     orders: Mapped[list[Order]] = relationship(back_populates="address", passive_deletes="all")
 
-    # Part of its customer: see ``models.base._one_version_per_whole``.
+    # Part of its customer: see ``core.models._one_version_per_whole``.
     __whole__ = "user"
 
     __table_args__ = (
@@ -263,24 +260,33 @@ def _one_default_address(session: Session, flush_context: Any, instances: Any) -
     every path (the customer's form, the Addresses page, code). Two addresses of one customer
     chosen as default in the same flush are refused: which one was meant is not known."""
     deleted = set(session.deleted)
+    for owner, addresses in _chosen_defaults(session, deleted).items():
+        if len(addresses) > 1:
+            raise DataRuleError(f"{owner} can have only one default address: tick one of "
+                                + ", ".join(str(a) for a in addresses) + ".", field="is_default")
+        if owner.id is not None:  # a new customer: no address of theirs is stored yet
+            _unset_stored_defaults(session, owner, addresses[0], deleted)
+
+
+def _chosen_defaults(session: Session, deleted: set[Any]) -> dict[Customer, list[Address]]:
+    """The addresses this flush makes a default, by customer."""
     chosen: dict[Customer, list[Address]] = {}
     for address in (*session.new, *session.dirty):
         if isinstance(address, Address) and address not in deleted and _newly_default(address):
             owner = address.user or (session.get(Customer, address.user_id) if address.user_id else None)
             if owner is not None:
                 chosen.setdefault(owner, []).append(address)
-    for owner, addresses in chosen.items():
-        if len(addresses) > 1:
-            raise DataRuleError(f"{owner} can have only one default address: tick one of "
-                                + ", ".join(str(a) for a in addresses) + ".", field="is_default")
-        if owner.id is None:
-            continue  # a new customer: no address of theirs is stored yet
-        stored_defaults = session.scalars(
-            select(Address).where(Address.user_id == owner.id, Address.is_default.is_(True)))
-        for other in stored_defaults:
-            # In the session, ``other`` keeps any change not yet written (already unticked).
-            if other is not addresses[0] and other not in deleted and other.is_default:
-                other.is_default = False
+    return chosen
+
+
+def _unset_stored_defaults(session: Session, owner: Customer, chosen: Address, deleted: set[Any]) -> None:
+    """The customer's other stored default is unticked in the same flush."""
+    stored_defaults = session.scalars(
+        select(Address).where(Address.user_id == owner.id, Address.is_default.is_(True)))
+    for other in stored_defaults:
+        # In the session, ``other`` keeps any change not yet written (already unticked).
+        if other is not chosen and other not in deleted and other.is_default:
+            other.is_default = False
 
 
 @event.listens_for(Address, "before_insert")

@@ -32,20 +32,31 @@ def password_problem(password: str, *, username: str | None = None, email: str |
     ``PASSWORD_MAX_LENGTH``, any characters, no composition rules; not the username or the
     email; not the current password (``current_hash``); not common or guessable: zxcvbn's
     score at least ``PASSWORD_MIN_SCORE``, with the account's own names as known words."""
-    config = current_app.config
-    minimum, maximum = config["PASSWORD_MIN_LENGTH"], config["PASSWORD_MAX_LENGTH"]
-    if len(password) < minimum:
-        return f"Use at least {minimum} characters: a phrase of several words is easiest to remember."
-    if len(password) > maximum:
-        return f"Use at most {maximum} characters."
+    if problem := _length_problem(password):
+        return problem
     folded = password.strip().casefold()
     if any(known and folded == known.strip().casefold() for known in (username, email)):
         return "The password cannot be the username or the email address."
     if current_hash and check_password_hash(current_hash, password):
         return "The new password must differ from the current one."
+    return _guessability_problem(password, username, email, names)
+
+
+def _length_problem(password: str) -> str | None:
+    minimum, maximum = current_app.config["PASSWORD_MIN_LENGTH"], current_app.config["PASSWORD_MAX_LENGTH"]
+    if len(password) < minimum:
+        return f"Use at least {minimum} characters: a phrase of several words is easiest to remember."
+    if len(password) > maximum:
+        return f"Use at most {maximum} characters."
+    return None
+
+
+def _guessability_problem(password: str, username: str | None, email: str | None,
+                          names: Iterable[str | None]) -> str | None:
+    """zxcvbn's verdict, with the account's own names as known words."""
     known_words = [word for word in (username, email, *(email or "").split("@"), *names, "shop", "admin") if word]
     estimate = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=known_words)
-    if estimate["score"] < config["PASSWORD_MIN_SCORE"]:
+    if estimate["score"] < current_app.config["PASSWORD_MIN_SCORE"]:
         warning = estimate["feedback"].get("warning") or "it follows a pattern that is quick to guess"
         return (f"This password is too easy to guess ({warning.rstrip('.').lower()}). "
                 "Try a few unrelated words, or a longer phrase.")

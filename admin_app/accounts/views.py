@@ -146,12 +146,14 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
     def _set_active(self, ids: list[str], active: bool) -> None:
         employees = db.session.scalars(select(Employee).where(Employee.id.in_(parse_ids(ids)))).all()
         changed = 0
+        # Counted once, then kept as the loop deactivates admins (not one count per employee).
+        active_admins = other_active_admins(None) if not active else 0
         for employee in employees:
             if not active and employee.role == "admin" and employee.is_active:
-                remaining = other_active_admins(None) - 1
-                if remaining < 1:
+                if active_admins <= 1:
                     flash(f"{employee.username} is the last active admin and stays active.", "error")
                     continue
+                active_admins -= 1
             if employee.is_active != active:
                 employee.is_active = active
                 changed += 1
@@ -219,7 +221,7 @@ class CustomerView(UserFieldsMixin, ShopModelView):
             "Erase the selected customers' names, email, username and addresses for good, in the history too? "
             "Their orders stay. This cannot be undone.")
     def action_anonymise(self, ids: list[str]) -> None:
-        """A GDPR erasure request, for customers who cannot be purged (see services.erasure)."""
+        """A GDPR erasure request, for customers who cannot be purged (see accounts.erasure)."""
 
         def erase(customer: Customer) -> str | None:
             if is_erased(customer):

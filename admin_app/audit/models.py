@@ -41,7 +41,7 @@ class AuditLog(db.Model):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     entity_label: Mapped[str | None] = mapped_column(String(200))
     # The whole the record is a part of (an order item's order, an address's customer; see
-    # ``models.base.whole_relationship``), so the whole's history shows its parts' entries
+    # ``core.models.whole_relationship``), so the whole's history shows its parts' entries
     # interleaved with its own. NULL for a record that is no part.
     part_of_type: Mapped[str | None] = mapped_column(String(50))
     part_of_id: Mapped[str | None] = mapped_column(String(64))

@@ -17,7 +17,8 @@ Session events on :class:`sqlalchemy.orm.Session` (so ``db.session`` and any
 
 Core statements (``insert(Model.__table__)``, bulk ``update()``) bypass the ORM and are not
 recorded; the demo seeding relies on that to stay fast. A bulk admin action that should leave
-history loads the records and changes them one by one inside :func:`audit_action`.
+history loads the records and changes them one by one (the bulk actions do: each change is
+an ordinary entry, e.g. ``update`` of the status).
 
 Reading an unloaded old value costs one SELECT per changed record; records loaded before
 they are changed (as an edit form does) cost nothing extra.
@@ -26,13 +27,13 @@ Who and why
 -----------
 :func:`current_actor` is, in order: whatever :func:`audit_actor` / :func:`set_actor` set;
 the signed-in employee of the current request (Flask-Login); otherwise ``"system"``.
-:func:`audit_action` relabels the entries written inside it (``"status:paid"``) so a bulk
-action's entries say which action made them. Both are context variables read when the
-session flushes, so commit inside the ``with`` block.
+:func:`audit_action` relabels the entries written inside it (``"status:paid"``); no view
+uses it yet, the bulk actions' entries are plain updates. Both are context variables read
+when the session flushes, so commit inside the ``with`` block.
 
 Wholes and parts
 ----------------
-An entry of a part (an order item, an address: see ``models.base.whole_relationship``) names
+An entry of a part (an order item, an address: see ``core.models.whole_relationship``) names
 its whole in ``part_of_type`` / ``part_of_id``; :func:`history_of` gives a whole's entries
 with its parts' interleaved, newest first (an order's history shows its items' changes).
 
@@ -42,7 +43,7 @@ Call :func:`register_audit_listeners` once at start-up (it is idempotent).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
@@ -211,27 +212,30 @@ def to_json(value: Any, column: Any = None) -> Any:
     and times in ISO 8601, enums by value, containers recursively."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, Decimal):
-        scale = getattr(getattr(column, "type", None), "scale", None)
-        if isinstance(getattr(column, "type", None), Numeric) and isinstance(scale, int):
-            return f"{value:.{scale}f}"
-        return str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Enum):
-        return to_json(value.value)
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{len(bytes(value))} bytes>"
-    if isinstance(value, dict):
-        return {str(key): to_json(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [to_json(item) for item in value]
-        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    for kinds, convert in _JSON_FORMS:
+        if isinstance(value, kinds):
+            return convert(value, column)
     return str(value)
+
+
+def _decimal_json(value: Decimal, column: Any) -> str:
+    column_type = getattr(column, "type", None)
+    scale = getattr(column_type, "scale", None)
+    return f"{value:.{scale}f}" if isinstance(column_type, Numeric) and isinstance(scale, int) else str(value)
+
+
+#: :func:`to_json`'s form of each kind of value, the first that fits.
+_JSON_FORMS: tuple[tuple[type | tuple[type, ...], Callable[[Any, Any], Any]], ...] = (
+    (Decimal, _decimal_json),
+    ((datetime, date, time), lambda value, _column: value.isoformat()),
+    (timedelta, lambda value, _column: value.total_seconds()),
+    (Enum, lambda value, _column: to_json(value.value)),
+    (UUID, lambda value, _column: str(value)),
+    ((bytes, bytearray, memoryview), lambda value, _column: f"<{len(bytes(value))} bytes>"),
+    (dict, lambda value, _column: {str(key): to_json(item) for key, item in value.items()}),
+    ((list, tuple), lambda value, _column: [to_json(item) for item in value]),
+    ((set, frozenset), lambda value, _column: sorted((to_json(item) for item in value), key=str)),
+)
 
 
 def _is_secret(key: str) -> bool:
@@ -362,7 +366,17 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     deleted_users = {state.identity for kind, state in pending
                      if kind == "delete" and issubclass(state.class_, User)}
     actor_id = None if actor.id is not None and (actor.id,) in deleted_users else actor.id
-    rows = []
+    common = {"actor_id": actor_id, "actor_label": actor.label}
+    rows = [{**common, **row} for row in _entry_rows(pending, old_values, label)]
+    if rows:
+        connection = session.connection(bind_arguments={"mapper": inspect(AuditLog)})
+        connection.execute(insert(AuditLog.__table__), rows)
+
+
+def _entry_rows(pending: list[tuple[str, InstanceState[Any]]], old_values: dict[InstanceState[Any], dict[str, Any]],
+                label: str | None) -> Iterator[dict[str, Any]]:
+    """One history row per record and kind of change this flush wrote (a record queued
+    twice for the same kind is entered once)."""
     seen: set[tuple[str, int]] = set()
     for kind, state in pending:
         if (kind, id(state)) in seen:
@@ -373,9 +387,7 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
             continue
         action, changes = entry
         part_of_type, part_of_id = _whole_of(state)
-        rows.append({
-            "actor_id": actor_id,
-            "actor_label": actor.label,
+        yield {
             "action": label or action,
             "entity_type": state.class_.__name__,
             "entity_id": _entity_id(state),
@@ -383,10 +395,7 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
             "changes": changes,
             "part_of_type": part_of_type,
             "part_of_id": part_of_id,
-        })
-    if rows:
-        connection = session.connection(bind_arguments={"mapper": inspect(AuditLog)})
-        connection.execute(insert(AuditLog.__table__), rows)
+        }
 
 
 def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
@@ -437,9 +446,13 @@ def _created(state: InstanceState[Any]) -> dict[str, Any]:
 
 
 def _updated(state: InstanceState[Any], old_values: dict[str, Any]) -> dict[str, Any]:
-    mapper = state.mapper
+    return {**_column_changes(state, old_values), **_collection_changes(state)}
+
+
+def _column_changes(state: InstanceState[Any], old_values: dict[str, Any]) -> dict[str, Any]:
+    """``{key: [old, new]}`` of the columns this flush changed (a secret: "changed")."""
     changes: dict[str, Any] = {}
-    for prop in _column_props(mapper):
+    for prop in _column_props(state.mapper):
         key = prop.key
         if key in IGNORED_FIELDS:
             continue
@@ -455,7 +468,13 @@ def _updated(state: InstanceState[Any], old_values: dict[str, Any]) -> dict[str,
         if _same(old, new, column):
             continue
         changes[key] = "changed" if _is_secret(key) else [to_json(old, column), to_json(new, column)]
-    for key in _collections_of(mapper):
+    return changes
+
+
+def _collection_changes(state: InstanceState[Any]) -> dict[str, Any]:
+    """``{key: [names before, names after]}`` of the links this flush changed (a post's tags)."""
+    changes: dict[str, Any] = {}
+    for key in _collections_of(state.mapper):
         history = state.attrs[key].history
         if not (history.added or history.deleted):
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, Select, String, Text, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -56,18 +56,6 @@ class Category(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
             node = node.parent
         return chain
 
-    def descendant_ids(self) -> set[int]:
-        """This category's id and those of every category below it."""
-        found = {self.id}
-        frontier = [self.id]
-        while frontier:
-            rows = db.session.scalars(
-                select(Category.id).where(Category.parent_id.in_(frontier))
-            ).all()
-            frontier = [row for row in rows if row not in found]
-            found.update(frontier)
-        return found
-
     @property
     def path(self) -> str:
         return " / ".join([c.name for c in reversed(self.ancestors())] + [self.name])
@@ -111,20 +99,6 @@ class Product(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     @classmethod
     def _is_in_stock_expression(cls) -> ColumnElement[bool]:
         return cls.stock > 0
-
-    @classmethod
-    def in_stock(cls) -> Select[tuple[Product]]:
-        """Products with stock (the tutorial's ``Product.query.in_stock()``; the trash rule
-        leaves deleted ones out)."""
-        return select(cls).where(cls.is_in_stock)
-
-    @classmethod
-    def by_category(cls, category: Category | int, include_subcategories: bool = False) -> Select[tuple[Product]]:
-        """Products of a category, optionally with those of its (live) sub-categories."""
-        if isinstance(category, int):
-            category = db.session.get_one(Category, category)
-        ids = category.descendant_ids() if include_subcategories else {category.id}
-        return select(cls).where(cls.category_id.in_(ids))
 
     def __str__(self) -> str:
         return self.name

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 # SQLite reads the database through a memory map of up to this size instead of a read()
-# per page into each connection's small page cache (2 MB by default): a fifth off a
-# full export or a deep list page at bench scale. Address space, not memory: the pages
+# per page into each connection's small page cache (figures in bench/README.md).
+# Address space, not memory: the pages
 # are the operating system's file cache, shared by every worker.
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import chain, islice
 from typing import IO, Any, Literal
 
@@ -43,6 +43,7 @@ from sqlalchemy.orm import Bundle, aliased
 from sqlalchemy.sql import operators
 from sqlalchemy.types import NullType
 
+from admin_app.core.models import to_cents
 from admin_app.core.search import search_clause
 from admin_app.extensions import db
 
@@ -61,7 +62,6 @@ XLSX_MAX_CELL_CHARS = 32_767
 CSV_CHUNK_CHARS = 64 * 1024
 CSV_ROW_GUESS = 256  # characters per CSV row, until rows have been written
 DEFAULT_BATCH_SIZE = 1000
-CENT = Decimal("0.01")
 MONEY_SQL = Numeric(12, 2)  # sums of Numeric(10, 2) can exceed 10 digits
 
 
@@ -108,8 +108,8 @@ class ExportSpec:
 class _RowBundle(Bundle):
     """The columns as one ORM entity whose value is the row's tuple: still an ORM select
     (session events apply), but a single entity goes through ``scalars()`` without a
-    tuple from per-column getters and a second Row per row (a fifth of the ORM's cost).
-    ``create_row_processor`` is Bundle's documented extension point."""
+    tuple from per-column getters and a second Row per row. ``create_row_processor`` is
+    Bundle's documented extension point."""
 
     def create_row_processor(self, query: Any, procs: Any, labels: Any) -> Any:
         return lambda row: row  # the cursor's Row: no tuple built per row
@@ -155,7 +155,7 @@ class _Resolver:
     def column(self, column: ExportColumn) -> Any:
         expression = column.sql(self.at) if column.sql is not None else self.at(column.source)
         # Values as the driver returns them (SQLite: text timestamps, REAL money): format_cell
-        # reads both, and the types' result processing was a fifth of a large export.
+        # reads both, and the types' result processing is skipped (bench/README.md).
         return type_coerce(expression, NullType())
 
 
@@ -199,7 +199,7 @@ def build_statement(spec: ExportSpec, search: str | None = None, extra_where: It
     """The ``select()`` an export runs: the search, filters (``extra_where``; a view's list
     as ``Model.id IN (<its query>.correlate(None))``) and the sort: clauses or
     ``(path, descending)`` pairs, the primary key last. It is read through the session, so
-    the trash rule leaves deleted rows out (``models.soft_delete``; the option
+    the trash rule leaves deleted rows out (``core.soft_delete``; the option
     ``include_deleted`` lets them in)."""
     resolver = _Resolver(spec)
     row = _RowBundle("row", *(resolver.column(column).label(f"c{index}") for index, column in enumerate(spec.columns)),
@@ -249,17 +249,6 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(QUOTED_PREFIXES) else text
 
 
-def _money(value: Any) -> Decimal | None:
-    """An amount in cents, or None. A float (SQLite's REAL) is read as SQLAlchemy reads it."""
-    if isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(f"{value:.2f}") if isinstance(value, float) else Decimal(value)
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP) if amount.is_finite() else None
-
-
 def _datetime(value: Any) -> datetime | None:
     """A datetime in UTC from a datetime or the text SQLite stores for one."""
     if isinstance(value, str):
@@ -285,7 +274,7 @@ def _int(value: Any) -> int | None:
 
 
 # What each kind makes of a value (None: it is not one), and how that is written as text.
-_TYPED: dict[str, Callable[[Any], Any]] = {"money": _money, "int": _int, "datetime": _datetime, "date": _date}
+_TYPED: dict[str, Callable[[Any], Any]] = {"money": to_cents, "int": _int, "datetime": _datetime, "date": _date}
 _TEXT: dict[str, Callable[[Any], str]] = {"money": "{:f}".format, "int": str, "date": date.isoformat,
                                           "datetime": lambda moment: moment.isoformat(timespec="seconds")}
 
@@ -337,7 +326,7 @@ def _text_column(values: Sequence[Any]) -> Sequence[Any] | None:
 def _money_column(values: Sequence[Any]) -> Sequence[Any] | None:
     types = set(map(type, values))
     if types <= {float, int} and math.isfinite(sum(values)):
-        # SQLite's REALs (and INTEGERs): "%.2f" is exactly what _money and "{:f}" make of them.
+        # SQLite's REALs (and INTEGERs): "%.2f" is exactly what to_cents and "{:f}" make of them.
         return list(map("%.2f".__mod__, values))
     if types == {Decimal}:
         texts = list(map(str, values))  # whole cents print as they are quantized
@@ -415,8 +404,7 @@ def _write_batch(writer: Any, buffer: io.StringIO, batch: list[Sequence[Any]], c
 def csv_lines(cells: Sequence[Sequence[Any]]) -> list[str] | None:
     """``csv.writer``'s lines for a batch (cells by column), joined directly where no cell
     needs quoting (text and ints only, two columns or more, no comma, quote, CR or LF);
-    else None. The writer calls a function per character: a third of a large export's
-    instructions (bench/README.md)."""
+    else None. The writer calls a function per character (bench/README.md)."""
     if len(cells) < 2:
         return None
     texts = []

@@ -2,8 +2,8 @@
 
 The navigation menu depends only on the employee's role and the page's view, and the
 static asset URLs on nothing at all; Flask-Admin's templates rebuild both on every page
-(a ``url_for`` per link and asset, an access check per menu item), which was a tenth of a
-list page's time. They are kept per app, keyed by what they depend on.
+(a ``url_for`` per link and asset, an access check per menu item). They are kept per app,
+keyed by what they depend on (figures in bench/README.md).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import DateTime, Index, Text, event, select, text
@@ -91,6 +91,23 @@ class TimestampMixin:
 
 
 MAX_MONEY = Decimal("99999999.99")  # the largest value Numeric(10, 2) holds
+CENT = Decimal("0.01")
+#: The largest INTEGER (every id and whole-number column; PostgreSQL refuses more).
+MAX_INTEGER = 2**31 - 1
+
+
+
+def to_cents(value: Any) -> Decimal | None:
+    """The one rounding of money: an amount in cents (half up), or None for what is no
+    amount. A float (SQLite's REAL) is read as SQLAlchemy reads it, to two decimals."""
+    if isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(f"{value:.2f}") if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP) if amount.is_finite() else None
+
 
 LIVE_ROWS = "deleted_at IS NULL"
 DELETED_ROWS = "deleted_at IS NOT NULL"
@@ -104,32 +121,31 @@ def live_index(name: str, *columns: Any) -> Index:
     """An index of the live rows only (``WHERE deleted_at IS NULL``, on SQLite and
     PostgreSQL), in a list's default order. ``deleted_at`` comes last so a list query is
     answered from the index alone; the database then knows every entry is live and checks
-    nothing per row. Paging 100,000 rows deep into the order list costs 0.8 ms on SQLite
-    this way, against 2.9 ms with ``(deleted_at, order_date, id)``, which compares each
-    entry's ``deleted_at`` as it steps over it."""
+    nothing per row; ``(deleted_at, order_date, id)`` would compare each entry's
+    ``deleted_at`` as it steps over it (figures in bench/README.md)."""
     return _rows_index(name, columns, LIVE_ROWS)
 
 
 def deleted_index(name: str, *columns: Any) -> Index:
     """The same for the deleted rows (the list's "Deleted only" filter): a few entries,
-    where the list would otherwise walk every row in sort order (84 ms for orders)."""
+    where the list would otherwise walk every row in sort order (bench/README.md)."""
     return _rows_index(name, columns, DELETED_ROWS)
 
 
 #: ``relationship(..., info=PARTS)`` marks a record's collection of parts: a purge removes
 #: them with the record (through a secondary table: the links only, as a post's tags), and
 #: they do not change while the record is in the trash. Any other row that refers to the
-#: record blocks its purge (see ``services.trash``); collections of such rows are declared
+#: record blocks its purge (see ``core.trash``); collections of such rows are declared
 #: ``passive_deletes="all"``, so the ORM never nulls or deletes them when the record goes.
 PARTS: dict[str, Any] = {"part": True}
 #: Parts that are also in the trash with their record: hidden while it is deleted, back with
-#: it when it is restored (an order's items; ``models.soft_delete``).
+#: it when it is restored (an order's items; ``core.soft_delete``).
 PARTS_IN_ITS_TRASH: dict[str, Any] = {"part": True, "in_its_trash": True}
 
 
 class SoftDeleteMixin:
     """Rows are marked deleted instead of removed (put in the trash), so orders keep their
-    history; every ORM read leaves them out (``models.soft_delete``)."""
+    history; every ORM read leaves them out (``core.soft_delete``)."""
 
     # Indexed per table together with its default sort, as two partial indexes (live_index,
     # deleted_index): nearly every row is live, so an index on deleted_at alone helps no query.

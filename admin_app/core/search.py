@@ -9,7 +9,7 @@ command line's export) all keep the first ``MAX_SEARCH_TERMS`` words within
 ``MAX_SEARCH_CHARS`` characters, and say what they left out (:func:`limit_search`).
 
 Conditions through a many-to-one link (``user.username``) are matched on the target's
-*table* columns: a reference always loads, in the trash or not (``models.soft_delete``), so
+*table* columns: a reference always loads, in the trash or not (``core.soft_delete``), so
 orders of a customer in the trash are still found by that customer's name.
 """
 
@@ -66,7 +66,7 @@ def limit_search(text: str | None) -> LimitedSearch:
 
 
 def _like(column: Any, pattern: str) -> ColumnElement[bool]:
-    # SQLite's LIKE already ignores (ASCII) case, and is four times faster without ilike's lower().
+    # SQLite's LIKE already ignores (ASCII) case, and is faster without ilike's lower() (bench/README.md).
     if db.engine.dialect.name == "sqlite":
         return column.like(pattern, escape="\\")
     return column.ilike(pattern, escape="\\")

@@ -2,8 +2,8 @@
 
 Used by :class:`~admin_app.core.views.ShopModelView` for every model with the
 ``SoftDeleteMixin``. The trash rule itself (rows in the trash left out of every read) is the
-models' (``models.soft_delete``); the back office adds the "Deleted" filter, the list's one
-way to see the trash, and the restore and purge pages (``services.trash``).
+models' (``core.soft_delete``); the back office adds the "Deleted" filter, the list's one
+way to see the trash, and the restore and purge pages (``core.trash``).
 """
 
 from __future__ import annotations

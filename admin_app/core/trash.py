@@ -21,6 +21,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ForeignKey, Table, func, inspect, select
+from sqlalchemy.orm import MANYTOONE
+from sqlalchemy.orm.attributes import set_committed_value
 
 from admin_app.core.models import SoftDeleteMixin
 from admin_app.core.soft_delete import in_the_trash
@@ -104,23 +106,28 @@ def _referrers(record: Any, exclude: Sequence[Any]) -> list[Referrers]:
     own links; rows in ``exclude`` (others being purged with it) do not count."""
     part_columns = {remote for r in _part_collections(record) if r.secondary is None
                     for _local, remote in r.local_remote_pairs}
-    found = []
-    for fk in _foreign_keys_to(inspect(type(record)).local_table):
-        if fk.ondelete and fk.ondelete.upper() in HANDLED_BY_THE_DATABASE or fk.parent in part_columns:
-            continue
-        model = _model_of_table()[fk.parent.table]
-        condition = [fk.parent == _value(record, fk.column)]
-        excluded = [_value(other, inspect(model).primary_key[0]) for other in exclude if isinstance(other, model)]
-        if excluded:
-            condition.append(inspect(model).primary_key[0].not_in(excluded))
-        # Live or in the trash: a row in the trash blocks a purge as much as a live one.
-        count = db.session.scalar(select(func.count()).select_from(model).where(*condition)
-                                  .execution_options(include_deleted=True)) or 0
-        if count:
-            shown = db.session.scalars(select(model).where(*condition).order_by(*inspect(model).primary_key)
-                                       .limit(SHOWN_PER_KIND).execution_options(include_deleted=True)).all()
-            found.append(Referrers(model, f"{fk.parent.table.name}.{fk.parent.name}", list(shown), count))
-    return found
+    foreign_keys = [fk for fk in _foreign_keys_to(inspect(type(record)).local_table)
+                    if not (fk.ondelete and fk.ondelete.upper() in HANDLED_BY_THE_DATABASE)
+                    and fk.parent not in part_columns]
+    return [found for fk in foreign_keys if (found := _referrers_through(record, fk, exclude)) is not None]
+
+
+def _referrers_through(record: Any, fk: ForeignKey, exclude: Sequence[Any]) -> Referrers | None:
+    """The rows whose foreign key ``fk`` holds ``record``'s key (the first few, and how many)."""
+    model = _model_of_table()[fk.parent.table]
+    primary_key = inspect(model).primary_key[0]
+    condition = [fk.parent == _value(record, fk.column)]
+    excluded = [_value(other, primary_key) for other in exclude if isinstance(other, model)]
+    if excluded:
+        condition.append(primary_key.not_in(excluded))
+    # Live or in the trash: a row in the trash blocks a purge as much as a live one.
+    count = db.session.scalar(select(func.count()).select_from(model).where(*condition)
+                              .execution_options(include_deleted=True)) or 0
+    if not count:
+        return None
+    shown = db.session.scalars(select(model).where(*condition).order_by(*inspect(model).primary_key)
+                               .limit(SHOWN_PER_KIND).execution_options(include_deleted=True)).all()
+    return Referrers(model, f"{fk.parent.table.name}.{fk.parent.name}", list(shown), count)
 
 
 def _item(record: Any, exclude: Sequence[Any]) -> PurgeItem:
@@ -131,8 +138,35 @@ def _item(record: Any, exclude: Sequence[Any]) -> PurgeItem:
             if members:
                 item.links.append((collection.key, sorted(str(member) for member in members)))
             continue
+        _load_references(collection, members)
         item.parts.extend(_item(part, exclude) for part in members)
     return item
+
+
+def _load_references(collection: Any, parts: list[Any]) -> None:
+    """What the parts refer to besides their whole (an order's items: their products), one
+    SELECT per reference for all the parts. The history labels each purged part
+    (``str(item)`` names its product); the many-to-one loads then find the rows in the
+    session instead of reading them one part at a time. Deleted rows too: a reference
+    always loads, in the trash or not (see :mod:`admin_app.core.soft_delete`)."""
+    for reference in collection.mapper.relationships:
+        if (reference.direction is MANYTOONE and reference.secondary is None
+                and reference.key != collection.back_populates and len(reference.local_remote_pairs) == 1):
+            _load_reference(collection.mapper, reference, [p for p in parts if reference.key in inspect(p).unloaded])
+
+
+def _load_reference(mapper: Any, reference: Any, parts: list[Any]) -> None:
+    """``reference`` (a many-to-one) of every part, in one SELECT."""
+    ((local, remote),) = reference.local_remote_pairs
+    attribute = mapper.get_property_by_column(local).key
+    keys = {getattr(part, attribute) for part in parts} - {None}
+    if not keys:
+        return
+    remote_key = reference.mapper.get_property_by_column(remote).key
+    found = {getattr(row, remote_key): row for row in db.session.scalars(
+        select(reference.mapper.class_).where(remote.in_(keys)).execution_options(include_deleted=True))}
+    for part in parts:
+        set_committed_value(part, reference.key, found.get(getattr(part, attribute)))
 
 
 def purge_plan(records: Iterable[Any]) -> PurgePlan:

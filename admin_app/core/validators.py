@@ -12,10 +12,9 @@ from sqlalchemy import func, select
 from wtforms import ValidationError
 from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
-from admin_app.core.models import MAX_MONEY
+from admin_app.core.models import MAX_INTEGER, MAX_MONEY
 from admin_app.extensions import db
 
-MAX_ID = 2**31 - 1  # the largest INTEGER primary key
 MAX_LOOKUP_PAGE = 100  # suggestions per ajax request, at most
 NUL = "\x00"
 NUL_MESSAGE = "Remove the invisible NUL character (\\x00): it cannot be stored."
@@ -38,7 +37,7 @@ def parse_id(value: Any) -> int | None:
     """A posted record id as an integer, or None if it cannot be one (ASCII digits only:
     ``"²".isdigit()`` is true but ``int("²")`` fails, and ``"١٢"`` is no id anyone typed)."""
     text = str(value).strip() if value is not None else ""
-    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_INTEGER else None
 
 
 def parse_ids(values: Any) -> list[int]:
@@ -78,7 +77,7 @@ class LookupLoader(QueryAjaxModelLoader):
     def get_list(self, term: str, offset: int = 0, limit: int = 10) -> Any:
         """Suggestions for ``term`` (without NUL), paged within sane bounds whatever the
         query string says (``offset=99999999999999999999`` would fail the request)."""
-        offset = min(max(offset or 0, 0), MAX_ID)
+        offset = min(max(offset or 0, 0), MAX_INTEGER)
         limit = min(max(limit or self.options.get("page_size") or 10, 1), MAX_LOOKUP_PAGE)
         return super().get_list(without_nul(term) or "", offset, limit)
 

@@ -43,7 +43,7 @@ from admin_app.core.errors import describe_integrity_error
 from admin_app.core.export import ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
 from admin_app.core.export_specs import EXPORTS
 from admin_app.core.fields import ShopFilterConverter, ShopModelConverter
-from admin_app.core.models import DataRuleError, utcnow
+from admin_app.core.models import MAX_INTEGER, DataRuleError, utcnow
 from admin_app.core.search import limit_search, search_clause
 from admin_app.core.security import ROLES, is_same_site_path
 from admin_app.core.soft_delete import in_the_trash, parts_in_the_trash, trashed_whole
@@ -170,17 +170,22 @@ def refuse_new_references_to_deleted(record: Any) -> None:
     newly pick one (a new order item for a deleted product), here or in its inline rows."""
     state = sa_inspect(record)
     for relationship in state.mapper.relationships:
-        history = state.attrs[relationship.key].history
         if relationship.direction is MANYTOONE:
-            for target in history.added:
+            for target in state.attrs[relationship.key].history.added:
                 if target is not None and getattr(target, "is_deleted", False):
                     raise ValidationError(f"{target} is deleted and cannot be chosen as {relationship.key}.")
         elif relationship.direction is ONETOMANY and relationship.cascade.save_update:
-            for child in state.dict.get(relationship.key) or ():  # only collections already loaded
-                if child is not None and not isinstance(child, type(record)):
-                    child_state = sa_inspect(child)
-                    if child_state.pending or child_state.modified:
-                        refuse_new_references_to_deleted(child)
+            for child in _changed_children(state, relationship.key):
+                refuse_new_references_to_deleted(child)
+
+
+def _changed_children(state: Any, key: str) -> Iterator[Any]:
+    """The new or changed members of a loaded collection (inline rows), not of its own kind."""
+    for child in state.dict.get(key) or ():  # only collections already loaded
+        if child is not None and not isinstance(child, state.class_):
+            child_state = sa_inspect(child)
+            if child_state.pending or child_state.modified:
+                yield child
 
 
 def forget_submitted_values(form: Any) -> None:
@@ -425,12 +430,37 @@ class ShopModelView(RoleAccessMixin, ModelView):
         """
         # The Deleted filter is the list's one way into the trash (the trash rule's opt-out).
         with_trash = {"include_deleted": shows_deleted(self, filters) is not None}
-        search = without_nul(search)  # PostgreSQL cannot compare text holding NUL
-        if search:
-            limited = limit_search(search)
-            if limited.dropped and execute:  # said on the list page, not again by its export
-                flash(limited.message(), "warning")
-            search = limited.text
+        search = self.list_search(search, say_what_was_left_out=execute)  # the export does not say it again
+        query, count_query = self.list_queries(search, filters, sort_column, sort_desc, with_trash)
+        if not execute:
+            return None, query
+        page_size = self.page_size if page_size is None else page_size
+        # A forged ?page=-1 or ?page=99999999999999999999 reads as the nearest real page.
+        page = min(max(page or 0, 0), MAX_INTEGER // max(page_size or 1, 1))
+        count = self.row_count(count_query, narrowed=bool(search or filters), page=page or 0,
+                               page_size=page_size)
+        primary_key = self.primary_key_attribute()
+        page_ids = adapter.apply_pagination(self, query, page, page_size).with_entities(primary_key)
+        rows, _joins = adapter.apply_sorting(self, self.get_query().filter(primary_key.in_(page_ids.statement))
+                                             .execution_options(**with_trash), {}, sort_column, sort_desc)
+        loads = [joinedload(join) for join in adapter.auto_joins(self)]
+        return count, rows.order_by(primary_key.desc()).options(*loads).all()
+
+    @staticmethod
+    def list_search(search: str | None, say_what_was_left_out: bool) -> str | None:
+        """The search as the list runs it: without NUL (PostgreSQL cannot compare text
+        holding it), limited in words and length (saying so on the page)."""
+        search = without_nul(search)
+        if not search:
+            return search
+        limited = limit_search(search)
+        if limited.dropped and say_what_was_left_out:
+            flash(limited.message(), "warning")
+        return limited.text
+
+    def list_queries(self, search: str | None, filters: Any, sort_column: Any, sort_desc: Any,
+                     with_trash: dict[str, bool]) -> tuple[Any, Any]:
+        """The list's rows (searched, filtered, in a total order) and their count query."""
         query = self.get_query().execution_options(**with_trash)
         count_query, joins, count_joins = self.get_count_query().execution_options(**with_trash), {}, {}
         if adapter.search_supported(self) and search:
@@ -439,20 +469,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
             query, count_query, joins, count_joins = adapter.apply_filters(self, query, count_query, joins,
                                                                            count_joins, filters)
         query, joins = adapter.apply_sorting(self, query, joins, sort_column, sort_desc)
-        primary_key = self.primary_key_attribute()
-        query = query.order_by(primary_key.desc())  # a total order: pages never overlap
-        if not execute:
-            return None, query
-        page_size = self.page_size if page_size is None else page_size
-        # A forged ?page=-1 or ?page=99999999999999999999 reads as the nearest real page.
-        page = min(max(page or 0, 0), (2**31 - 1) // max(page_size or 1, 1))
-        count = self.row_count(count_query, narrowed=bool(search or filters), page=page or 0,
-                               page_size=page_size)
-        page_ids = adapter.apply_pagination(self, query, page, page_size).with_entities(primary_key)
-        rows, _joins = adapter.apply_sorting(self, self.get_query().filter(primary_key.in_(page_ids.statement))
-                                             .execution_options(**with_trash), {}, sort_column, sort_desc)
-        loads = [joinedload(join) for join in adapter.auto_joins(self)]
-        return count, rows.order_by(primary_key.desc()).options(*loads).all()
+        # A total order: pages never overlap.
+        return query.order_by(self.primary_key_attribute().desc()), count_query
 
     def get_url(self, endpoint: str, **kwargs: Any) -> str:
         """``url_for``, except that the list's own URL (which a list page builds for every
@@ -632,6 +650,10 @@ class ShopModelView(RoleAccessMixin, ModelView):
             flash("Nothing was purged: some of these records were restored or newly referred to by other "
                   "records at the same moment. Review them again.", "error")
             return redirect(self.get_url(".purge_view", id=request.values.getlist("id")))
+        self.flash_purge_report(report)
+        return redirect(self.get_url(".index_view"))
+
+    def flash_purge_report(self, report: trash.PurgeReport) -> None:
         if report.purged:
             flash(f"{len(report.purged)} record(s) permanently removed: "
                   + ", ".join(self.row_label(item.record) for item in report.purged) + ".", "success")
@@ -643,7 +665,6 @@ class ShopModelView(RoleAccessMixin, ModelView):
             flash("Only records in the trash can be purged: "
                   + ", ".join(self.row_label(record) for record in report.not_in_trash) + " "
                   + ("is" if len(report.not_in_trash) == 1 else "are") + " not deleted.", "warning")
-        return redirect(self.get_url(".index_view"))
 
     @staticmethod
     def record_url(record: Any) -> str | None:
@@ -819,7 +840,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
             # Touch the record so its version moves on every save, even when only a
             # many-to-many field changed (a post's tags write no row of the post). Parts
             # (an order's items, a customer's addresses) move it in the ORM on every path:
-            # models.base._one_version_per_whole.
+            # core.models._one_version_per_whole.
             model.updated_at = utcnow()
 
     # -- saving, and friendly errors ----------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revenue counts every order that is not cancelled or deleted: items at the price paid plus
 shipping. Periods are the last 30 days and the 30 before, ending now. Rows in the trash are
-left out by the trash rule (``models.soft_delete``), as everywhere.
+left out by the trash rule (``core.soft_delete``), as everywhere.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.accounts.models import Customer
 from admin_app.catalog.models import Product
-from admin_app.core.models import utcnow
+from admin_app.core.models import to_cents, utcnow
 from admin_app.extensions import db
 from admin_app.sales.models import ORDER_STATUSES, Order, OrderItem
 
@@ -59,7 +59,7 @@ class DayPoint:
 
 
 def _money(value: Any) -> Decimal:
-    return Decimal(value or 0).quantize(Decimal("0.01"))
+    return to_cents(value or 0) or ZERO
 
 
 def day_of(column: ColumnElement[datetime]) -> ColumnElement[Any]:
@@ -126,8 +126,7 @@ def top_products(now: datetime | None = None, limit: int = 5) -> list[tuple[Prod
     since = (now or utcnow()) - PERIOD
     # The items *table*: ``recent`` holds the month's live orders only (the trash rule applies
     # to Order), so their items are live; the rule's own per-item check on the OrderItem
-    # entity would look each of the month's items' order up again (40-100 ms more on SQLite at
-    # bench scale).
+    # entity would look each of the month's items' order up again (bench/README.md).
     items = OrderItem.__table__
     # The month's orders first (date index), then their items (order_id index). Written as a
     # join, SQLite's planner may start from the items instead and read all million of them.

@@ -41,6 +41,7 @@ from admin_app.core.models import (
     committed_value,
     deleted_index,
     live_index,
+    to_cents,
     utcnow,
     wholes_of,
 )
@@ -97,7 +98,7 @@ class OrderItem(VersionedMixin, db.Model):
     order: Mapped[Order] = relationship(back_populates="items")
     product: Mapped[Product] = relationship(back_populates="order_items")
 
-    # Part of its order: see ``models.base._one_version_per_whole``.
+    # Part of its order: see ``core.models._one_version_per_whole``.
     __whole__ = "order"
 
     __table_args__ = (
@@ -139,7 +140,7 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
     user: Mapped[Customer] = relationship(back_populates="orders")
     address: Mapped[Address] = relationship(back_populates="orders")
-    # In the trash with the order: hidden while it is deleted (models.soft_delete).
+    # In the trash with the order: hidden while it is deleted (core.soft_delete).
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by=OrderItem.id, info=PARTS_IN_ITS_TRASH
     )
@@ -191,8 +192,8 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
 
 def order_items_subtotal(order: Order, removed: set[Any]) -> Decimal:
-    return sum(((item.price or ZERO) * (item.quantity or 0) for item in order.items if item not in removed),
-               ZERO).quantize(Decimal("0.01"))
+    return to_cents(sum(((item.price or ZERO) * (item.quantity or 0) for item in order.items
+                         if item not in removed), ZERO)) or ZERO
 
 
 @event.listens_for(Session, "before_flush")
@@ -201,23 +202,26 @@ def _keep_order_subtotals(session: Session, flush_context: Any, instances: Any) 
     removes (including an item moved from one order to another)."""
     touched: set[Order] = set()
     for record in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(record, Order):
-            if record in session.new or "items" in record.__dict__:
-                touched.add(record)
+        if isinstance(record, Order) and (record in session.new or "items" in record.__dict__):
+            touched.add(record)
         elif isinstance(record, OrderItem):
-            if record.order is not None:
-                touched.add(record.order)
-            touched.update(o for o in inspect(record).attrs.order.history.deleted if o is not None)
-            if record in session.deleted and record.order_id is not None:
-                parent = session.get(Order, record.order_id)
-                if parent is not None:
-                    touched.add(parent)
+            touched.update(_orders_of_item(session, record))
     removed = set(session.deleted)
-    for order in touched:
-        if order not in removed:
-            subtotal = order_items_subtotal(order, removed)
-            if order.items_subtotal != subtotal:
-                order.items_subtotal = subtotal
+    for order in touched - removed:
+        subtotal = order_items_subtotal(order, removed)
+        if order.items_subtotal != subtotal:
+            order.items_subtotal = subtotal
+
+
+def _orders_of_item(session: Session, item: OrderItem) -> set[Order]:
+    """The orders whose subtotal a flushed item changes: its order, the one it leaves, and
+    (when it is deleted) the order it was in."""
+    orders = {order for order in (item.order, *inspect(item).attrs.order.history.deleted) if order is not None}
+    if item in session.deleted and item.order_id is not None:
+        parent = session.get(Order, item.order_id)
+        if parent is not None:
+            orders.add(parent)
+    return orders
 
 
 # --- the order's life cycle: the one authority on what may change -------------------------
@@ -291,15 +295,19 @@ def _changed(session: Session, order: Order, keys: tuple[str, ...]) -> bool:
 
 def _check_order(session: Session, order: Order) -> None:
     """The life cycle's rules for one order this flush changes or deletes."""
-    if order in session.deleted:
-        if problem := order.deletion_problem(committed_value(session, order, "status")):
-            raise DataRuleError(problem)
-        return
     status = committed_value(session, order, "status")
-    if status is None:  # new
+    if order in session.deleted:
+        if problem := order.deletion_problem(status):
+            raise DataRuleError(problem)
+    elif status is None:  # new
         if order.status not in (None, "pending"):
             raise DataRuleError(f"A new order starts as pending, not {order.status}.", field="status")
-        return
+    else:
+        _check_order_change(session, order, status)
+
+
+def _check_order_change(session: Session, order: Order, status: str) -> None:
+    """A stored order's status move, frozen fields, and move to the trash."""
     if order.status != status and (problem := transition_problem(status, order.status)):
         raise DataRuleError(f"{order}: {problem}.", field="status")
     allowed = EDITABLE.get(status, frozenset())
@@ -307,9 +315,9 @@ def _check_order(session: Session, order: Order) -> None:
         if field_name not in allowed and _changed(session, order, keys):
             raise DataRuleError(f"{order} is {status}: its {FIELD_LABELS[field_name]} can no longer change.",
                                 field=field_name)
-    if committed_value(session, order, "deleted_at") is None and order.deleted_at is not None:
-        if problem := order.deletion_problem(status):
-            raise DataRuleError(problem)
+    moved_to_the_trash = committed_value(session, order, "deleted_at") is None and order.deleted_at is not None
+    if moved_to_the_trash and (problem := order.deletion_problem(status)):
+        raise DataRuleError(problem)
 
 
 @event.listens_for(Session, "before_flush")
@@ -324,11 +332,15 @@ def _obey_the_life_cycle(session: Session, flush_context: Any, instances: Any) -
     for order in (*session.new, *dirty, *deleted):
         if isinstance(order, Order) and (order not in dirty or session.is_modified(order, include_collections=False)):
             _check_order(session, order)
+    _check_changed_items(session, deleted)
+
+
+def _check_changed_items(session: Session, deleted: set[Any]) -> None:
+    """Items added, changed or removed only in orders whose status lets their items change."""
     checked: set[Order] = set()
     for item in changed_parts(session):
-        if not isinstance(item, OrderItem):
-            continue
-        for order in wholes_of(session, item):
+        orders = wholes_of(session, item) if isinstance(item, OrderItem) else []
+        for order in orders:
             if order in checked or order in deleted or inspect(order).key is None:
                 continue  # a new order's items are its own; a deleted order was judged above
             checked.add(order)

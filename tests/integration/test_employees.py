@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from admin_app.accounts.models import Employee
 from admin_app.extensions import db
@@ -223,3 +223,26 @@ def test_preferences_reject_forged_values(client, viewer_user):
                                              "prefs-submit_preferences": "1"})
     assert response.status_code == 400 and "Not a valid choice" in response.text
     assert get_employee("viewer1").preferences == {}
+
+
+def test_deactivating_many_admins_counts_the_admins_once_and_keeps_the_last(client, admin_user):
+    others = [f.employee(username=f"admin{n}", email=f"admin{n}@shop.example", role="admin", is_active=True)
+              for n in range(2, 7)]
+    auth = login_as(client, admin_user)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    rowids = [str(e.id) for e in [admin_user, *others]]
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = auth.post("/admin/employee/action/", {"action": "deactivate", "rowid": rowids})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 302
+    admin_counts = [s for s in statements if "count(" in s and "role" in s]
+    assert len(admin_counts) == 1, admin_counts
+    db.session.expire_all()
+    still_active = db.session.scalars(select(Employee).where(Employee.role == "admin", Employee.is_active)).all()
+    assert len(still_active) == 1  # the last one asked for stays (the signed-in admin went first)

@@ -71,7 +71,7 @@ def test_selects_leave_the_trash_out(shop):
     assert db.session.query(Order).count() == 2  # legacy Query, counts included
     inner = select(Order.id).subquery()
     assert db.session.scalar(select(func.count()).select_from(inner)) == 2  # subqueries too
-    assert [p.name for p in db.session.scalars(Product.in_stock())] == ["Lamp"]
+    assert [p.name for p in db.session.scalars(select(Product).where(Product.is_in_stock))] == ["Lamp"]
 
 
 def test_orm_enabled_column_selects_are_covered(shop):

@@ -1,4 +1,4 @@
-"""Restore, purge and erasure as plain functions (services.trash, services.erasure) and
+"""Restore, purge and erasure as plain functions (core.trash, accounts.erasure) and
 through the CLI: purge removes a record with its parts only, never live data, in one
 transaction; erasure keeps orders and leaves the old values nowhere."""
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from admin_app.accounts.erasure import anonymise_customer, anonymise_customers
@@ -278,3 +278,27 @@ def test_cli_anonymise_customer(runner, ada):
     assert db.session.get(Customer, ada.id).username == f"erased-{ada.id}"
     again = runner.invoke(args=["anonymise-customer", str(ada.id), "--yes"])
     assert again.exit_code == 1 and "already anonymised" in again.output
+
+
+def test_purging_an_order_of_30_items_reads_their_products_in_one_statement():
+    """The history names each purged item by its product (``2 × Lamp``): one SELECT of
+    products for the order's 30 items, not one per item."""
+    products = [f.product(name=f"Lamp {n}") for n in range(30)]
+    order = f.order(items=[(product, 2, Decimal("10.00")) for product in products])
+    (order,) = trashed(order)
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        purge([order])
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    product_reads = [s for s in statements if s.startswith("SELECT") and "FROM products" in s]
+    assert len(product_reads) == 1, product_reads
+    labels = set(db.session.scalars(select(AuditLog.entity_label).where(AuditLog.entity_type == "OrderItem",
+                                                                          AuditLog.action == "delete")))
+    assert labels == {f"2 × Lamp {n}" for n in range(30)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
@@ -26,7 +25,7 @@ class LoginForm(FlaskForm):
 
 
 def _acceptable_new_password(form: FlaskForm, field: PasswordField) -> None:
-    """The password rules, for the signed-in employee (see ``services.users``)."""
+    """The password rules, for the signed-in employee (see ``accounts.services``)."""
     if not field.data:
         return
     if field.data == form.current_password.data:
@@ -49,7 +48,3 @@ class PreferencesForm(FlaskForm):
     page_size = SelectField("Rows per page", choices=[str(n) for n in PAGE_SIZES])
     theme = SelectField("Theme", choices=list(THEME_CHOICES))
     submit_preferences = SubmitField("Save preferences")
-
-
-def default_page_size() -> int:
-    return int(current_app.config.get("ADMIN_PAGE_SIZE", 20))

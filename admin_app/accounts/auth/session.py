@@ -6,7 +6,7 @@ request reads the row and its employee in one statement; no row, an inactive emp
 a session idle past ``PERMANENT_SESSION_LIFETIME`` means signed out. So a session ends on
 the server: sign-out deletes the row (a copy of the cookie is worth nothing afterwards),
 and a password change or deactivation deletes all of the employee's rows (see
-``models.accounts``).
+``accounts.models``).
 """
 
 from __future__ import annotations
