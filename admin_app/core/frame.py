@@ -48,9 +48,6 @@ def theme_stylesheets() -> list[tuple[str, str]]:
     return stylesheets(preferred_theme(preferences, current_app.config["ADMIN_THEME"]))
 
 
-def theme_helpers() -> dict[str, Any]:
-    return {"theme_stylesheets": theme_stylesheets}
-
-
 def register_frame_helpers(app: Flask) -> None:
-    app.jinja_env.globals.update(cached_menu=cached_menu, admin_static_url=admin_static_url)
+    app.jinja_env.globals.update(cached_menu=cached_menu, admin_static_url=admin_static_url,
+                                 theme_stylesheets=theme_stylesheets)
