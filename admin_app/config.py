@@ -76,6 +76,13 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead, which has its own timeout
 
     ADMIN_SWATCH = os.environ.get("ADMIN_SWATCH", "flatly")
+
+    # Languages offered (each employee picks one on My account; else the browser's
+    # Accept-Language, else the first), the shop's time zone (an employee's default) and
+    # the currency every amount is in.
+    LANGUAGES = ("en", "de", "fr", "pl")
+    SHOP_TIMEZONE = os.environ.get("SHOP_TIMEZONE", "UTC")
+    SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
     ADMIN_PAGE_SIZE = 20
 
 

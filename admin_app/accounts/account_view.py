@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import get_locale, get_timezone, refresh
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from admin_app.accounts.auth.forms import ChangePasswordForm, PreferencesForm
@@ -22,7 +24,8 @@ class AccountView(ShopBaseView):
         password_form = ChangePasswordForm(prefix="pw")
         preferences_form = PreferencesForm(
             prefix="prefs",
-            data={"page_size": str(self.page_size_preference()), "theme": self.theme_preference()},
+            data={"page_size": str(self.page_size_preference()), "theme": self.theme_preference(),
+                  "language": str(get_locale()), "timezone": str(get_timezone())},
         )
         if request.method == "POST" and password_form.submit_password.data:
             if password_form.validate_on_submit():
@@ -32,10 +35,10 @@ class AccountView(ShopBaseView):
                     db.session.commit()
                     # Every session of the employee ended with the change; this browser gets a new one.
                     start_session(employee)
-                    flash("Your password has been changed.", "success")
+                    flash(_("Your password has been changed."), "success")
                     return redirect(url_for(".index"))
                 record_failed_guess()
-                password_form.current_password.errors.append("This is not your current password.")
+                password_form.current_password.errors.append(_("This is not your current password."))
             return self.render("admin/account.html", password_form=password_form,
                                preferences_form=preferences_form), 400
         if request.method == "POST" and preferences_form.submit_preferences.data:
@@ -43,8 +46,12 @@ class AccountView(ShopBaseView):
             if preferences_form.validate_on_submit():
                 current_user.preferences["page_size"] = int(preferences_form.page_size.data)
                 current_user.preferences["theme"] = preferences_form.theme.data
+                current_user.preferences["language"] = preferences_form.language.data
+                current_user.preferences["timezone"] = preferences_form.timezone.data
                 db.session.commit()
-                flash("Your preferences have been saved.", "success")
+                # Said in the language just chosen.
+                refresh()
+                flash(_("Your preferences have been saved."), "success")
                 return redirect(url_for(".index"))
             return self.render("admin/account.html", password_form=password_form,
                                preferences_form=preferences_form), 400
