@@ -55,9 +55,9 @@ def status_column(view: Any, context: Any, model: Any, name: str) -> Markup:
 
 
 def yes_no_column(view: Any, context: Any, model: Any, name: str) -> Markup:
-    value = getattr(model, name)
-    return Markup(f'<span class="badge badge-success">{escape(_("Yes"))}</span>' if value
-                  else f'<span class="badge badge-light">{escape(_("No"))}</span>')
+    if getattr(model, name):
+        return Markup('<span class="badge badge-success">%s</span>') % _("Yes")
+    return Markup('<span class="badge badge-light">%s</span>') % _("No")
 
 
 def details_url(endpoint: str, record_id: int) -> str:
