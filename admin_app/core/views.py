@@ -740,13 +740,16 @@ class ShopModelView(RoleAccessMixin, ModelView):
         statement = self.export_statement(spec)
         # The generator pushes its own app context: it runs after this request's is gone.
         rows = iter_rows(statement)
+        # Only the header row is in the employee's language, read now: the body streams after
+        # this request is gone, and is the same in every language.
+        headers = [column.header for column in spec.columns]
         filename = f"{self.endpoint}-{utcnow():%Y%m%d-%H%M}"
         if export_type == "csv":
-            return Response(csv_stream(rows, spec.columns), content_type="text/csv; charset=utf-8",
+            return Response(csv_stream(rows, spec.columns, headers=headers), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
         workbook = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
         result = xlsx_write(rows, spec.columns, workbook, row_cap=XLSX_VIEW_ROW_CAP,
-                            sheet_title=self.name or self.endpoint)
+                            sheet_title=str(self.name or self.endpoint), headers=headers)
         workbook.seek(0)
         response = send_file(workbook, mimetype=XLSX_MIMETYPE, as_attachment=True,
                              download_name=f"{filename}.xlsx")
