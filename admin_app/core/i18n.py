@@ -55,9 +55,22 @@ def select_locale() -> str:
     chosen = _preference("language")
     if chosen in languages:
         return chosen
-    if has_request_context():
-        return request.accept_languages.best_match(languages) or languages[0]
-    return languages[0]
+    return browser_language(languages) or languages[0]
+
+
+def browser_language(languages: list[str]) -> str | None:
+    """The first of the browser's languages (``Accept-Language``, by quality) that we offer,
+    itself or by its language alone (``fr-CH`` → ``fr``): Werkzeug's ``best_match`` would
+    prefer a later exact match (``de;q=0.5``) to a regional variant of the first choice."""
+    if not has_request_context():
+        return None
+    offered = {code.lower().replace("_", "-"): code for code in languages}
+    for accepted, _quality in request.accept_languages:
+        tag = accepted.lower().replace("_", "-")
+        code = offered.get(tag) or offered.get(tag.split("-")[0])
+        if code is not None:
+            return code
+    return None
 
 
 def select_timezone() -> str:
