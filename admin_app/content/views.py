@@ -65,7 +65,8 @@ class CommentView(ShopModelView):
     column_list = ("post", "author_name", "body", "is_approved", "created_at")
     column_searchable_list = EXPORTS["comment"].search_columns
     column_filters = EXPORTS["comment"].filters
-    column_labels = {"post": _l("Post"), "author_name": _l("Author"), "body": _l("Comment"),
+    column_labels = {"post": _l("Post"), "user": _l("Signed-in customer"), "author_name": _l("Author"),
+                     "body": _l("Comment"),
                      "is_approved": _l("Approved"), "created_at": _l("Written"), "post.title": _l("Post")}
     column_formatters = {"post": related("post"), "is_approved": yes_no_column, "created_at": date_column,
                          "body": lambda v, c, m, n: (m.body[:80] + "…") if len(m.body) > 80 else m.body}

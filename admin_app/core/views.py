@@ -61,6 +61,10 @@ log = logging.getLogger(__name__)
 #: latest change, or "" (the core names no domain).
 LATEST_CHANGE_DESCRIBERS: list[Callable[[Any], str]] = []
 
+#: Labels of the columns many models share; a view's own ``column_labels`` win.
+COMMON_LABELS = {"id": _l("ID"), "version_id": _l("Version"), "created_at": _l("Created"),
+                 "updated_at": _l("Updated"), "deleted_at": _l("Deleted")}
+
 #: The page sizes an employee may choose (My account) and a list page offers.
 PAGE_SIZES = (20, 50, 100)
 
@@ -264,6 +268,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
         # Ajax look-ups leave deleted records out themselves (validators.LookupLoader).
         self.soft_delete = has_soft_delete(model)
+        # The columns every model has, labelled once (Flask-Admin would show "Version Id").
+        self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
         super().__init__(model, *args, **kwargs)
 
     # Buttons follow the role, and the same check guards the URLs in _handle_view.
