@@ -21,12 +21,13 @@ SHIPPED = [code for code in Config.LANGUAGES if code != "en"]
 #: Translations equal to their English source on purpose (the same word, or a code).
 SAME_AS_ENGLISH = {
     ("de", "Status"), ("de", "Name"), ("de", "ID"), ("de", "Version"),
-    ("fr", "Administration"), ("fr", "Catalogue"), ("fr", "Date"), ("fr", "date"), ("fr", "Description"), ("fr", "Parent"),
+    ("fr", "Administration"), ("fr", "Catalogue"), ("fr", "Date"), ("fr", "date"), ("fr", "Description"),
+    ("fr", "Parent"),
     ("fr", "Stock"), ("fr", "Total"), ("fr", "Type"), ("fr", "Version"),
     ("pl", "ID"), ("pl", "SKU"), ("pl", "Status"), ("pl", "Tag"),
 }
-EXTRACT = ["pybabel", "--quiet", "extract", "-F", str(PROJECT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext", "--no-location",
-           "--sort-output", "--project", "admin_app"]
+EXTRACT = ["pybabel", "--quiet", "extract", "-F", str(PROJECT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
+           "--no-location", "--sort-output", "--project", "admin_app"]
 
 
 def load(path: Path) -> Catalog:
