@@ -22,11 +22,9 @@ class AccountView(ShopBaseView):
     @password_guesses  # wrong current passwords count as failed sign-ins of this account
     def index(self):
         password_form = ChangePasswordForm(prefix="pw")
-        preferences_form = PreferencesForm(
-            prefix="prefs",
-            data={"page_size": str(self.page_size_preference()), "theme": self.theme_preference(),
-                  "language": str(get_locale()), "timezone": str(get_timezone())},
-        )
+        shown = {"page_size": str(self.page_size_preference()), "theme": self.theme_preference(),
+                 "language": str(get_locale()), "timezone": str(get_timezone())}
+        preferences_form = PreferencesForm(prefix="prefs", data=shown)
         if request.method == "POST" and password_form.submit_password.data:
             if password_form.validate_on_submit():
                 if current_user.check_password(password_form.current_password.data):
@@ -42,12 +40,15 @@ class AccountView(ShopBaseView):
             return self.render("admin/account.html", password_form=password_form,
                                preferences_form=preferences_form), 400
         if request.method == "POST" and preferences_form.submit_preferences.data:
-            preferences_form = PreferencesForm(prefix="prefs")
+            # Language and time zone stay as they are when a post leaves them out.
+            preferences_form = PreferencesForm(prefix="prefs", data={"language": shown["language"],
+                                                                     "timezone": shown["timezone"]})
             if preferences_form.validate_on_submit():
                 current_user.preferences["page_size"] = int(preferences_form.page_size.data)
                 current_user.preferences["theme"] = preferences_form.theme.data
-                current_user.preferences["language"] = preferences_form.language.data
-                current_user.preferences["timezone"] = preferences_form.timezone.data
+                for name in ("language", "timezone"):
+                    if preferences_form[name].raw_data:  # chosen, not the browser's or the shop's default
+                        current_user.preferences[name] = preferences_form[name].data
                 db.session.commit()
                 # Said in the language just chosen.
                 refresh()
