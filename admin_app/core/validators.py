@@ -152,8 +152,9 @@ class UniqueValue:
         if taken is None:
             return
         if getattr(taken, "is_deleted", False):
-            raise StopValidation(_("This %(field)s belongs to a deleted record (%(record)s): restore it, or ask an "
-                                   "admin to purge it.", field=field.label.text.lower(), record=taken))
+            kind = str(getattr(type(taken), "kind_label", type(taken).__name__)).lower()
+            raise StopValidation(_("This %(field)s belongs to a deleted %(kind)s (%(record)s): restore it, or ask "
+                                   "an admin to purge it.", field=field.label.text.lower(), kind=kind, record=taken))
         raise StopValidation(self.message or _("This %(field)s is already taken.", field=field.label.text.lower()))
 
 

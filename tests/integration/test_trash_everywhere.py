@@ -134,7 +134,7 @@ def test_purging_a_post_never_removes_its_live_comment(client, admin):
     assert "cannot be purged" in confirmation and 'id="purge-button"' not in confirmation
     assert f'<a href="/admin/comment/details/?id={comment.id}">Zed: Still reading</a>' in confirmation
     page = admin.post("/admin/post/purge/", {"id": str(post.id)}, follow_redirects=True)
-    assert f"not removed, because other records still refer to them: #{post.id} (Zesty news)" in page.text
+    assert f"not removed, because other records still refer to it: #{post.id} (Zesty news)" in page.text
     assert stored(Comment, comment.id) is not None and stored(Post, post.id) is not None
 
 
