@@ -123,7 +123,7 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
     column_filters = EXPORTS["employee"].filters
     # Their second factor and sessions (admin_app.accounts.auth.two_factor_views).
     column_extra_row_actions = [EndpointLinkRowAction("fa fa-shield", "employee_security.employee",
-                                                      title="Sign-in security", id_arg="employee_id")]
+                                                      title=_l("Sign-in security"), id_arg="employee_id")]
     column_details_list = ("username", "first_name", "last_name", "email", "role", "is_active", "department",
                            "created_at", "updated_at")
     form_columns = ("username", "email", "first_name", "last_name", "role", "is_active", "department",

@@ -90,7 +90,7 @@ def test_language_and_time_zone_are_chosen_on_my_account(client, staff, staff_us
     page = client.get("/admin/account/")
     response = client.post("/admin/account/", data={
         "csrf_token": csrf_token_from(page.text), "prefs-submit_preferences": "1", "prefs-page_size": "50",
-        "prefs-theme": "flatly", "prefs-language": "fr", "prefs-timezone": "Europe/Paris"})
+        "prefs-theme": "light", "prefs-language": "fr", "prefs-timezone": "Europe/Paris"})
     assert response.status_code == 302
     db.session.refresh(staff_user)
     assert (staff_user.preferences["language"], staff_user.preferences["timezone"]) == ("fr", "Europe/Paris")
@@ -98,7 +98,7 @@ def test_language_and_time_zone_are_chosen_on_my_account(client, staff, staff_us
     assert "Vos préférences ont été enregistrées." in text(after.text)  # said in the language just chosen
     refused = client.post("/admin/account/", data={
         "csrf_token": csrf_token_from(after.text), "prefs-submit_preferences": "1", "prefs-page_size": "50",
-        "prefs-theme": "flatly", "prefs-language": "xx", "prefs-timezone": "Mars/Olympus"})
+        "prefs-theme": "light", "prefs-language": "xx", "prefs-timezone": "Mars/Olympus"})
     assert refused.status_code == 400
     db.session.refresh(staff_user)
     assert staff_user.preferences["timezone"] == "Europe/Paris"

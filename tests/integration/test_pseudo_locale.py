@@ -19,11 +19,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import wtforms
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
+from admin_app.accounts.auth.two_factor import enrol_without_code
+from admin_app.accounts.models import Employee
 from admin_app.catalog.models import Product
 from admin_app.core import adapter
 from admin_app.core.i18n import TRANSLATIONS
@@ -151,9 +154,9 @@ def pages(app: Any) -> Iterator[str]:
             yield f"/admin/auditlog/record/{model.__name__}/{record.id}/"
 
 
-def test_every_page_shows_only_marked_text_in_the_pseudo_locale(pseudo_app, admin_user, staff_user):
+def test_every_page_shows_only_marked_text_in_the_pseudo_locale(pseudo_app, admin_user, staff_user, viewer_user):
     seed()
-    for employee in (admin_user, staff_user):
+    for employee in (admin_user, staff_user, viewer_user):
         employee.preferences["language"] = PSEUDO_LOCALE
     db.session.commit()
     with WTFORMS_MESSAGES.open("rb") as source:
@@ -180,6 +183,21 @@ def test_every_page_shows_only_marked_text_in_the_pseudo_locale(pseudo_app, admi
     done = client.post("/admin/comment/action/", data={"csrf_token": csrf_token_from(comments.text),
                                                         "action": "approve", "rowid": ids})
     responses["/admin/comment/ (after a bulk action)"] = client.get(done.headers["Location"])
+    # Two-factor sign-in: enrolment (a wrong code, then its recovery codes), an employee's
+    # sign-in security, and the second step of an enrolled employee's sign-in.
+    enrol = client.get("/admin/account/security/two-factor/")
+    secret = re.search(r'id="two-factor-secret"[^>]*>([A-Z2-7 ]+)<', enrol.text).group(1).replace(" ", "")
+    responses["/admin/account/security/two-factor/ (wrong code)"] = client.post(
+        "/admin/account/security/two-factor/", data={"csrf_token": csrf_token_from(enrol.text), "code": "000000"})
+    responses["/admin/account/security/two-factor/ (recovery codes)"] = client.post(
+        "/admin/account/security/two-factor/",
+        data={"csrf_token": csrf_token_from(enrol.text), "code": pyotp.TOTP(secret).now()})
+    responses[f"/admin/employee-security/{staff_user.id}/"] = client.get(f"/admin/employee-security/{staff_user.id}/")
+    with pseudo_app.app_context():
+        enrol_without_code(db.session.get(Employee, viewer_user.id), pyotp.random_base32())
+    second_step = pseudo_app.test_client()
+    login_as(second_step, viewer_user)
+    responses["/login/two-factor"] = second_step.get("/login/two-factor", headers={"Accept-Language": PSEUDO_LOCALE})
     # Error pages.
     staff = pseudo_app.test_client()
     login_as(staff, staff_user)
@@ -190,6 +208,7 @@ def test_every_page_shows_only_marked_text_in_the_pseudo_locale(pseudo_app, admi
     responses["/admin/auditlog/record/Order/0/ (404)"] = client.get("/admin/auditlog/record/Order/0/")
     assert responses["/admin/product/new/ (refused)"].status_code == 200
     assert {response.status_code for response in responses.values()} == {200, 400, 403, 404, 405, 410}
+    assert 'id="recovery-codes"' in responses["/admin/account/security/two-factor/ (recovery codes)"].text
     assert all(response.status_code == 200 for url, response in responses.items() if url.endswith(("/new/", "/edit/")))
     assert "⟦1 comment approved.⟧" in responses["/admin/comment/ (after a bulk action)"].text
     with pseudo_app.app_context():

@@ -20,11 +20,11 @@ PROJECT = TRANSLATIONS.parent.parent
 SHIPPED = [code for code in Config.LANGUAGES if code != "en"]
 #: Translations equal to their English source on purpose (the same word, or a code).
 SAME_AS_ENGLISH = {
-    ("de", "Status"), ("de", "Name"), ("de", "ID"), ("de", "Version"),
+    ("de", "Status"), ("de", "Name"), ("de", "ID"), ("de", "Version"), ("de", "Browser"),
     ("fr", "Administration"), ("fr", "Catalogue"), ("fr", "Date"), ("fr", "date"), ("fr", "Description"),
-    ("fr", "Parent"),
+    ("fr", "Parent"), ("fr", "Actions"), ("fr", "Menu"), ("fr", "Sessions"),
     ("fr", "Stock"), ("fr", "Total"), ("fr", "Type"), ("fr", "Version"),
-    ("pl", "ID"), ("pl", "SKU"), ("pl", "Status"), ("pl", "Tag"),
+    ("pl", "ID"), ("pl", "SKU"), ("pl", "Status"), ("pl", "Tag"), ("pl", "Menu"),
 }
 EXTRACT = ["pybabel", "--quiet", "extract", "-F", str(PROJECT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
            "--no-location", "--sort-output", "--project", "admin_app"]
