@@ -460,6 +460,13 @@ def _xlsx_cell(sheet: Any, value: Any, kind: Kind, font: Font | None = None) -> 
     return cell
 
 
+def _xlsx_header(sheet: Any, columns: Sequence[ExportColumn], headers: Sequence[str]) -> None:
+    for index, (column, header) in enumerate(zip(columns, headers, strict=True), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(_WIDTHS[column.kind], len(header) + 2)
+    sheet.freeze_panes = "A2"
+    sheet.append([_xlsx_cell(sheet, header, "text", Font(bold=True)) for header in headers])
+
+
 def xlsx_write(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn], fileobj: IO[bytes] | str,
                row_cap: int = XLSX_MAX_ROWS - 1, sheet_title: str = "Export",
                headers: Sequence[str] = ()) -> XlsxResult:
@@ -469,11 +476,7 @@ def xlsx_write(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn], f
         raise ValueError(f"row_cap must be between 1 and {XLSX_MAX_ROWS - 1:,}")
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title[:31])
-    headers = headers or [column.header for column in columns]
-    for index, (column, header) in enumerate(zip(columns, headers, strict=True), start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(_WIDTHS[column.kind], len(header) + 2)
-    sheet.freeze_panes = "A2"
-    sheet.append([_xlsx_cell(sheet, header, "text", Font(bold=True)) for header in headers])
+    _xlsx_header(sheet, columns, headers or [column.header for column in columns])
     kinds = [column.kind for column in columns]
     written, remaining = 0, iter(rows)
     try:

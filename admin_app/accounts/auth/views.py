@@ -70,17 +70,22 @@ def login() -> Response | str | tuple[str, int]:
         stored = user.password_hash if user is not None and user.password_hash else dummy_hash()
         password_matches = check_password_hash(stored, form.password.data)
         if password_matches and isinstance(user, Employee) and user.is_active:
-            if (next_step := second_step(user, next_url)) is not None:  # a code, or enrolment first
-                record_auth_event("password_accepted", user.username)
-                return next_step
-            start_session(user)
-            record_auth_event("login", user.username)
-            return redirect(next_url)
+            return password_accepted(user, next_url)
         record_failed_guess()
         record_auth_event("login_failed", form.username.data)
         flash(str(FAILED_LOGIN_MESSAGE), "danger")
         return render_template("auth/login.html", form=form, next=next_url), 200
     return render_template("auth/login.html", form=form, next=next_url), 400 if form.errors else 200
+
+
+def password_accepted(user: Employee, next_url: str) -> Response:
+    """The second step when the employee has one (a code, or enrolment first), else signed in."""
+    if (next_step := second_step(user, next_url)) is not None:
+        record_auth_event("password_accepted", user.username)
+        return next_step
+    start_session(user)
+    record_auth_event("login", user.username)
+    return redirect(next_url)
 
 
 @bp.route("/logout", methods=["POST"])
