@@ -22,7 +22,10 @@ def choose(page, language: str, zone: str) -> str:
     page.select_option("select[name=prefs-timezone]", zone)
     page.click("#preferences-form [type=submit]")
     page.wait_for_load_state("networkidle")
-    return page.locator(".alert-success").inner_text().strip()
+    # The message's own text, not its close button's "×".
+    return page.locator(".alert-success").evaluate(
+        "alert => [...alert.childNodes].filter(node => node.nodeType === Node.TEXT_NODE)"
+        ".map(node => node.textContent).join('').trim()")
 
 
 def order_list(page, order_id: int) -> dict[str, str]:
