@@ -16,6 +16,7 @@ from admin_app.commands import cli_commands
 from admin_app.config import INSTANCE_PATH, PROJECT_ROOT, Config
 from admin_app.core.database import register_sqlite_pragmas, sqlite_engine_options
 from admin_app.core.error_pages import register_error_pages
+from admin_app.core.i18n import register_i18n
 from admin_app.core.observability import configure_logging, health, register_request_ids
 from admin_app.core.security import register_proxy_fix, register_request_limits, register_security_headers
 from admin_app.extensions import csrf, db, limiter, login_manager, migrate
@@ -73,6 +74,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound instances from :mod:`admin_app.extensions`. Every model is already
     on the metadata: the admin registration above imports each domain's views and models."""
     db.init_app(app)
+    register_i18n(app)
     register_sqlite_pragmas()
     register_audit_listeners()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
 
 from admin_app.accounts.account_view import AccountView
 from admin_app.accounts.auth.two_factor_views import register_two_factor_views
@@ -18,6 +19,7 @@ from admin_app.content.models import Comment, Post, Tag
 from admin_app.content.views import CommentView, PostView, TagView
 from admin_app.core import adapter
 from admin_app.core.frame import register_frame_helpers
+from admin_app.core.i18n import TRANSLATIONS
 from admin_app.core.security import allow_inline_handler, csp_nonce
 from admin_app.dashboard.views import DashboardView
 from admin_app.extensions import db
@@ -28,10 +30,12 @@ from admin_app.sales.views import CartItemView, OrderItemView, OrderView
 def init_admin(app: Flask) -> Admin:
     admin = Admin(
         app,
-        name="Shop back office",
+        name=_l("Shop back office"),
         # shop_base.html links the employee's own theme (admin_app.core.themes), not a swatch.
         theme=Bootstrap4Theme(base_template="admin/shop_base.html", swatch="default", fluid=True),
-        index_view=DashboardView(name="Dashboard", url="/admin"),
+        index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
+        # Where Flask-Admin looks for its own strings (domain "admin") before its catalogue.
+        translations_path=app.config.get("ADMIN_TRANSLATIONS_PATH", str(TRANSLATIONS)),
         csp_nonce_generator=csp_nonce,
     )
     register_views(admin)
@@ -58,18 +62,18 @@ def register_views(admin: Admin) -> None:
     """Every view of the back office, grouped by menu category (like Django's admin.site)."""
 
     admin.add_views(
-        OrderView(Order, db, category="Sales", name="Orders"),
-        OrderItemView(OrderItem, db, category="Sales", name="Order items"),
-        CartItemView(CartItem, db, category="Sales", name="Cart items"),
-        ProductView(Product, db, category="Catalogue", name="Products"),
-        CategoryView(Category, db, category="Catalogue", name="Categories"),
-        CustomerView(Customer, db, category="Customers", name="Customers"),
-        AddressView(Address, db, category="Customers", name="Addresses"),
-        PostView(Post, db, category="Content", name="Posts"),
-        CommentView(Comment, db, category="Content", name="Comments"),
-        TagView(Tag, db, category="Content", name="Tags"),
-        EmployeeView(Employee, db, category="Administration", name="Employees"),
-        AuditLogView(AuditLog, db, category="Administration", name="History"),
+        OrderView(Order, db, category=_l("Sales"), name=_l("Orders")),
+        OrderItemView(OrderItem, db, category=_l("Sales"), name=_l("Order items")),
+        CartItemView(CartItem, db, category=_l("Sales"), name=_l("Cart items")),
+        ProductView(Product, db, category=_l("Catalogue"), name=_l("Products")),
+        CategoryView(Category, db, category=_l("Catalogue"), name=_l("Categories")),
+        CustomerView(Customer, db, category=_l("Customers"), name=_l("Customers")),
+        AddressView(Address, db, category=_l("Customers"), name=_l("Addresses")),
+        PostView(Post, db, category=_l("Content"), name=_l("Posts")),
+        CommentView(Comment, db, category=_l("Content"), name=_l("Comments")),
+        TagView(Tag, db, category=_l("Content"), name=_l("Tags")),
+        EmployeeView(Employee, db, category=_l("Administration"), name=_l("Employees")),
+        AuditLogView(AuditLog, db, category=_l("Administration"), name=_l("History")),
     )
-    admin.add_view(AccountView(name="My account", endpoint="account", url="/admin/account"))
+    admin.add_view(AccountView(name=_l("My account"), endpoint="account", url="/admin/account"))
     register_two_factor_views(admin)

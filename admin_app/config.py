@@ -93,6 +93,13 @@ class Config:
     # Sessions' stored addresses and browser strings are erased after this many days.
     SESSION_DETAILS_RETENTION_DAYS = int(os.environ.get("SESSION_DETAILS_RETENTION_DAYS", "90"))
 
+    # Languages offered (each employee picks one on My account; else the browser's
+    # Accept-Language, else the first), the shop's time zone (an employee's default) and
+    # the currency every amount is in.
+    LANGUAGES = ("en", "de", "fr", "pl")
+    SHOP_TIMEZONE = os.environ.get("SHOP_TIMEZONE", "UTC")
+    SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
+
 
 class TestingConfig(Config):
     """Used by the test suite: a throwaway database, cheap hashing, CSRF still on."""

@@ -4,6 +4,7 @@ Kept apart from the factory so models, views and commands can import them withou
 importing the app (and without creating one at import time).
 """
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,4 +33,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from admin_app.accounts.models import Address, Customer, Employee
 from admin_app.core.export import ExportSpec
 from admin_app.core.export_specs import CREATED, NEWEST_FIRST, col, register_exports
@@ -11,9 +13,9 @@ EXPORTS = register_exports({
     "customer": ExportSpec(
         model=Customer, title="customers",
         columns=(
-            col("ID", "id", "int"), col("Username", "username"), col("Email", "email"),
-            col("First name", "first_name"), col("Last name", "last_name"),
-            col("Loyalty points", "loyalty_points", "int"), CREATED,
+            col(_l("ID"), "id", "int"), col(_l("Username"), "username"), col(_l("Email"), "email"),
+            col(_l("First name"), "first_name"), col(_l("Last name"), "last_name"),
+            col(_l("Loyalty points"), "loyalty_points", "int"), CREATED,
         ),
         search_columns=("username", "email", "first_name", "last_name"),
         filters=("full_name", "loyalty_points", "created_at"),
@@ -22,9 +24,10 @@ EXPORTS = register_exports({
     "address": ExportSpec(
         model=Address, title="addresses",
         columns=(
-            col("ID", "id", "int"), col("Customer", "user.username"), col("Street", "street"),
-            col("ZIP code", "zip_code"), col("City", "city"), col("State", "state"), col("Country", "country"),
-            col("Default", "is_default", "bool"), CREATED,
+            col(_l("ID"), "id", "int"), col(_l("Customer"), "user.username"), col(_l("Street"), "street"),
+            col(_l("ZIP code"), "zip_code"), col(_l("City"), "city"), col(_l("State"), "state"),
+            col(_l("Country"), "country"),
+            col(_l("Default"), "is_default", "bool"), CREATED,
         ),
         search_columns=("street", "city", "zip_code", "country"),
         filters=("city", "country", "is_default"),
@@ -34,9 +37,9 @@ EXPORTS = register_exports({
     "employee": ExportSpec(
         model=Employee, title="employees",
         columns=(
-            col("ID", "id", "int"), col("Username", "username"), col("Name", "full_name"),
-            col("Email", "email"), col("Role", "role"), col("Active", "is_active", "bool"),
-            col("Department", "department"), CREATED,
+            col(_l("ID"), "id", "int"), col(_l("Username"), "username"), col(_l("Name"), "full_name"),
+            col(_l("Email"), "email"), col(_l("Role"), "role"), col(_l("Active"), "is_active", "bool"),
+            col(_l("Department"), "department"), CREATED,
         ),
         search_columns=("username", "email", "first_name", "last_name"),
         filters=("role", "is_active", "department", "created_at"),

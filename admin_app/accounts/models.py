@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
@@ -150,6 +152,7 @@ class Customer(SoftDeleteMixin, User):
     )
 
     __mapper_args__ = {"polymorphic_identity": "customer"}
+    kind_label = _l("Customer")  # what staff call one, in their language
 
 
 # The customer list, newest first: live customers, and deleted ones. Declared here because ``deleted_at``
@@ -168,6 +171,7 @@ class Employee(UserMixin, User):
     posts: Mapped[list[Post]] = relationship(back_populates="author", passive_deletes="all")
 
     __mapper_args__ = {"polymorphic_identity": "employee"}
+    kind_label = _l("Employee")  # what staff call one, in their language
 
     #: The key of the browser session this object was signed in through (see
     #: :mod:`admin_app.accounts.auth.session`); not a column.
@@ -182,6 +186,7 @@ class Employee(UserMixin, User):
 
 class Address(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "addresses"
+    kind_label = _l("Address")  # what staff call one, in their language
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True, nullable=False)
@@ -262,8 +267,8 @@ def _one_default_address(session: Session, flush_context: Any, instances: Any) -
     deleted = set(session.deleted)
     for owner, addresses in _chosen_defaults(session, deleted).items():
         if len(addresses) > 1:
-            raise DataRuleError(f"{owner} can have only one default address: tick one of "
-                                + ", ".join(str(a) for a in addresses) + ".", field="is_default")
+            raise DataRuleError(_("%(customer)s can have only one default address: tick one of %(addresses)s.",
+                                  customer=owner, addresses=", ".join(str(a) for a in addresses)), field="is_default")
         if owner.id is not None:  # a new customer: no address of theirs is stored yet
             _unset_stored_defaults(session, owner, addresses[0], deleted)
 

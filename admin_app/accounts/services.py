@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash
 from zxcvbn import zxcvbn
@@ -36,18 +38,19 @@ def password_problem(password: str, *, username: str | None = None, email: str |
         return problem
     folded = password.strip().casefold()
     if any(known and folded == known.strip().casefold() for known in (username, email)):
-        return "The password cannot be the username or the email address."
+        return _("The password cannot be the username or the email address.")
     if current_hash and check_password_hash(current_hash, password):
-        return "The new password must differ from the current one."
+        return _("The new password must differ from the current one.")
     return _guessability_problem(password, username, email, names)
 
 
 def _length_problem(password: str) -> str | None:
     minimum, maximum = current_app.config["PASSWORD_MIN_LENGTH"], current_app.config["PASSWORD_MAX_LENGTH"]
     if len(password) < minimum:
-        return f"Use at least {minimum} characters: a phrase of several words is easiest to remember."
+        return _("Use at least %(minimum)d characters: a phrase of several words is easiest to remember.",
+                 minimum=minimum)
     if len(password) > maximum:
-        return f"Use at most {maximum} characters."
+        return _("Use at most %(maximum)d characters.", maximum=maximum)
     return None
 
 
@@ -57,9 +60,13 @@ def _guessability_problem(password: str, username: str | None, email: str | None
     known_words = [word for word in (username, email, *(email or "").split("@"), *names, "shop", "admin") if word]
     estimate = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=known_words)
     if estimate["score"] < current_app.config["PASSWORD_MIN_SCORE"]:
-        warning = estimate["feedback"].get("warning") or "it follows a pattern that is quick to guess"
-        return (f"This password is too easy to guess ({warning.rstrip('.').lower()}). "
-                "Try a few unrelated words, or a longer phrase.")
+        # zxcvbn's warning is English only: said where the language is English, else left out.
+        warning = estimate["feedback"].get("warning") if str(get_locale()).startswith("en") else None
+        if warning:
+            return _("This password is too easy to guess (%(why)s). Try a few unrelated words, or a longer phrase.",
+                     why=warning.rstrip(".").lower())
+        return _("This password is too easy to guess: it follows a pattern that is quick to guess. Try a few "
+                 "unrelated words, or a longer phrase.")
     return None
 
 

@@ -7,19 +7,23 @@ from typing import Any
 from flask import flash, request
 from flask_admin.actions import action
 from flask_admin.model.template import EndpointLinkRowAction
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from wtforms import PasswordField, ValidationError
-from wtforms.validators import Email, InputRequired, Length
+from wtforms.validators import InputRequired, Length
 
 from admin_app.accounts.erasure import anonymise_customer, is_erased
 from admin_app.accounts.exports import EXPORTS
 from admin_app.accounts.models import ROLES, Address, Customer, Employee, User
 from admin_app.accounts.services import password_problem
-from admin_app.core.formatters import date_column, related, yes_no_column
+from admin_app.core.formatters import choices, date_column, related, yes_no_column
 from admin_app.core.validators import (
     UniqueIgnoringCase,
     count,
     drop_unsaved_rows_marked_deleted,
+    email_address,
     lookup,
     parse_id,
     parse_ids,
@@ -30,10 +34,14 @@ from admin_app.sales.models import Order
 
 CUSTOMER_LOOKUP = {
     "fields": (Customer.username, Customer.email, Customer.first_name, Customer.last_name),
-    "placeholder": "Type a customer's name, username or email",
+    "placeholder": _l("Type a customer's name, username or email"),
     "minimum_input_length": 1,
     "page_size": 10,
 }
+
+
+ADDRESS_LABELS = {"street": _l("Street"), "city": _l("City"), "state": _l("State or region"), "zip_code": _l("ZIP"),
+                  "country": _l("Country"), "is_default": _l("Default")}
 
 
 def _editing_id() -> int | None:
@@ -44,7 +52,7 @@ def _password_rules(form: Any, field: Any) -> None:
     """Required when creating an employee; optional (keep the old one) when editing."""
     if not field.data:
         if _editing_id() is None:
-            raise ValidationError("Set an initial password.")
+            raise ValidationError(_("Set an initial password."))
         return
     editing = _editing_id()
     employee = db.session.get(Employee, editing) if editing is not None else None
@@ -61,8 +69,9 @@ def orders_shipped_to(address_id: int) -> int:
 
 
 def address_in_use_message(address: Any, orders: int) -> str:
-    return (f"The address {address} is used by {orders} order{'s' if orders != 1 else ''} "
-            "and cannot be removed.")
+    return ngettext("The address %(address)s is used by %(num)d order and cannot be removed.",
+                    "The address %(address)s is used by %(num)d orders and cannot be removed.", orders,
+                    address=address)
 
 
 def other_active_admins(employee_id: int | None) -> int:
@@ -80,20 +89,23 @@ def _keeps_an_active_admin(form: Any, field: Any) -> None:
         return
     stays_admin = (form.role.data == "admin") and bool(form.is_active.data)
     if not stays_admin and other_active_admins(employee.id) == 0:
-        raise ValidationError("This is the last active admin: make someone else an admin first.")
+        raise ValidationError(_("This is the last active admin: make someone else an admin first."))
 
 
 class UserFieldsMixin:
     """What customers and employees share: identity fields and their validation."""
 
-    column_labels = {"full_name": "Name", "created_at": "Created", "updated_at": "Updated",
-                     "is_active": "Active", "loyalty_points": "Loyalty points"}
+    column_labels = {"username": _l("Username"), "full_name": _l("Name"), "first_name": _l("First name"),
+                     "last_name": _l("Last name"), "email": _l("Email"), "role": _l("Role"), "is_active": _l("Active"),
+                     "department": _l("Department"), "loyalty_points": _l("Loyalty points"),
+                     "addresses": _l("Addresses"), "new_password": _l("New password"),
+                     "created_at": _l("Created"), "updated_at": _l("Updated")}
     column_formatters = {"created_at": date_column, "updated_at": date_column, "is_active": yes_no_column}
     column_sortable_list = ("username", "full_name", "email", "created_at")
     column_default_sort = ("created_at", True)
     form_args = {
         "username": {"validators": [InputRequired(), Length(max=50), UniqueIgnoringCase(User.username)]},
-        "email": {"validators": [InputRequired(), Length(max=120), Email("Enter a valid email address."),
+        "email": {"validators": [InputRequired(), Length(max=120), email_address,
                                  UniqueIgnoringCase(User.email)]},
         "first_name": {"validators": [Length(max=50)]},
         "last_name": {"validators": [Length(max=50)]},
@@ -111,14 +123,14 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
     column_filters = EXPORTS["employee"].filters
     # Their second factor and sessions (admin_app.accounts.auth.two_factor_views).
     column_extra_row_actions = [EndpointLinkRowAction("fa fa-shield", "employee_security.employee",
-                                                      title="Sign-in security", id_arg="employee_id")]
+                                                      title=_l("Sign-in security"), id_arg="employee_id")]
     column_details_list = ("username", "first_name", "last_name", "email", "role", "is_active", "department",
                            "created_at", "updated_at")
     form_columns = ("username", "email", "first_name", "last_name", "role", "is_active", "department",
                     "new_password")
-    form_choices = {"role": [(role, role.title()) for role in ROLES]}
+    form_choices = {"role": choices(ROLES)}
     form_extra_fields = {
-        "new_password": PasswordField("New password", description="Leave empty to keep the current password.",
+        "new_password": PasswordField(_l("New password"), description=_l("Leave empty to keep the current password."),
                                       validators=[_password_rules]),
     }
     form_args = {
@@ -135,11 +147,11 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
         """Accounts are deactivated, never deleted: their history stays attributed."""
         return False
 
-    @action("deactivate", "Deactivate", "Deactivate the selected accounts? They are signed out at once.")
+    @action("deactivate", _l("Deactivate"), _l("Deactivate the selected accounts? They are signed out at once."))
     def action_deactivate(self, ids: list[str]) -> None:
         self._set_active(ids, False)
 
-    @action("reactivate", "Reactivate", "Reactivate the selected accounts?")
+    @action("reactivate", _l("Reactivate"), _l("Reactivate the selected accounts?"))
     def action_reactivate(self, ids: list[str]) -> None:
         self._set_active(ids, True)
 
@@ -151,14 +163,18 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
         for employee in employees:
             if not active and employee.role == "admin" and employee.is_active:
                 if active_admins <= 1:
-                    flash(f"{employee.username} is the last active admin and stays active.", "error")
+                    flash(_("%(username)s is the last active admin and stays active.", username=employee.username),
+                          "error")
                     continue
                 active_admins -= 1
             if employee.is_active != active:
                 employee.is_active = active
                 changed += 1
         db.session.commit()
-        flash(f"{changed} account(s) {'reactivated' if active else 'deactivated'}.", "success")
+        if active:
+            flash(ngettext("%(num)d account reactivated.", "%(num)d accounts reactivated.", changed), "success")
+        else:
+            flash(ngettext("%(num)d account deactivated.", "%(num)d accounts deactivated.", changed), "success")
 
 
 class CustomerView(UserFieldsMixin, ShopModelView):
@@ -175,6 +191,7 @@ class CustomerView(UserFieldsMixin, ShopModelView):
     inline_models = [
         (Address, {
             "form_columns": ("id", "street", "city", "state", "zip_code", "country", "is_default"),
+            "column_labels": ADDRESS_LABELS,
             "form_args": {
                 "street": {"validators": [InputRequired(), Length(max=100)]},
                 "city": {"validators": [InputRequired(), Length(max=50)]},
@@ -217,26 +234,29 @@ class CustomerView(UserFieldsMixin, ShopModelView):
 
     action_roles = {"anonymise": ADMIN_ONLY}
 
-    @action("anonymise", "Anonymise customer",
-            "Erase the selected customers' names, email, username and addresses for good, in the history too? "
-            "Their orders stay. This cannot be undone.")
+    @action("anonymise", _l("Anonymise customer"),
+            _l("Erase the selected customers' names, email, username and addresses for good, in the history too? "
+               "Their orders stay. This cannot be undone."))
     def action_anonymise(self, ids: list[str]) -> None:
         """A GDPR erasure request, for customers who cannot be purged (see accounts.erasure)."""
 
         def erase(customer: Customer) -> str | None:
             if is_erased(customer):
-                return "already anonymised"
+                return _("already anonymised")
             anonymise_customer(customer)
             return None
 
-        self.flash_report(self.bulk_apply(ids, erase), "anonymised", "customer")
+        report = self.bulk_apply(ids, erase)
+        self.flash_report(report, lambda num, records: ngettext("%(num)d customer anonymised: %(records)s.",
+                                                                "%(num)d customers anonymised: %(records)s.", num,
+                                                                records=records))
 
 
 class AddressView(ShopModelView):
     column_list = ("user", "street", "zip_code", "city", "country", "is_default")
     column_searchable_list = EXPORTS["address"].search_columns
     column_filters = EXPORTS["address"].filters
-    column_labels = {"user": "Customer", "zip_code": "ZIP", "is_default": "Default"}
+    column_labels = {"user": _l("Customer"), **ADDRESS_LABELS}
     column_formatters = {"user": related("customer"), "is_default": yes_no_column}
     column_sortable_list = ("street", "city", "zip_code", "country", ("user", "user.username"))
     column_default_sort = ("id", True)
@@ -244,7 +264,7 @@ class AddressView(ShopModelView):
     form_columns = ("user", "street", "city", "state", "zip_code", "country", "is_default")
     form_ajax_refs = {"user": lookup(Customer, "user", **CUSTOMER_LOOKUP)}
     form_args = {
-        "user": {"label": "Customer", "validators": [InputRequired()]},
+        "user": {"validators": [InputRequired()]},
         "street": {"validators": [InputRequired(), Length(max=100)]},
         "city": {"validators": [InputRequired(), Length(max=50)]},
         "zip_code": {"validators": [InputRequired(), Length(max=10)]},

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from admin_app.audit.models import AuditLog
 from admin_app.core.export import ExportSpec
 from admin_app.core.export_specs import NEWEST_FIRST, col, register_exports
@@ -13,9 +15,9 @@ EXPORTS = register_exports({
     "auditlog": ExportSpec(
         model=AuditLog, title="history",
         columns=(
-            col("ID", "id", "int"), col("When", "created_at", "datetime"), col("By", "actor_label"),
-            col("Action", "action"), col("Type", "entity_type"), col("Record id", "entity_id"),
-            col("Record", "entity_label"), col("Changes", "changes"),
+            col(_l("ID"), "id", "int"), col(_l("When"), "created_at", "datetime"), col(_l("By"), "actor_label"),
+            col(_l("Action"), "action"), col(_l("Type"), "entity_type"), col(_l("Record id"), "entity_id"),
+            col(_l("Record"), "entity_label"), col(_l("Changes"), "changes"),
         ),
         search_columns=("entity_id", "entity_label"),
         filters=("entity_type", "actor_label", "action", "created_at"),

@@ -54,6 +54,7 @@ from typing import Any
 from uuid import UUID
 
 from flask import current_app, has_request_context
+from flask_babel import force_locale
 from flask_login import current_user
 from sqlalchemy import Column, Numeric, Select, and_, event, insert, inspect, or_, select
 from sqlalchemy.orm import (
@@ -546,7 +547,9 @@ def _label(state: InstanceState[Any]) -> str | None:
     if obj is None:
         return None
     try:
-        label = str(obj)
+        # Stored once for everyone: in English, whatever the language of who made the change.
+        with force_locale("en"):
+            label = str(obj)
     except Exception:  # a label is a convenience; never fail the user's commit for it
         label = f"{state.class_.__name__} #{_entity_id(state)}"
     return label[:LABEL_LENGTH]

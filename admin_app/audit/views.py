@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from flask import abort
 from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from admin_app.audit.exports import EXPORTS
 from admin_app.audit.models import AuditLog
 from admin_app.audit.services import history_of
 from admin_app.core.formatters import date_column
-from admin_app.core.views import ADMIN_ONLY, LATEST_CHANGE_DESCRIBERS, ShopModelView
+from admin_app.core.i18n import format_datetime
+from admin_app.core.views import ADMIN_ONLY, LATEST_CHANGE_DESCRIBERS, ShopModelView, record_kind
 from admin_app.extensions import db
 
 NOBODY: tuple[str, ...] = ()
@@ -47,8 +49,9 @@ class AuditLogView(ShopModelView):
     column_list = ("created_at", "actor_label", "action", "entity_type", "entity_id", "entity_label", "changes")
     column_searchable_list = EXPORTS["auditlog"].search_columns
     column_filters = EXPORTS["auditlog"].filters
-    column_labels = {"created_at": "When", "actor_label": "By", "entity_type": "Type", "entity_id": "Id",
-                     "entity_label": "Record"}
+    column_labels = {"created_at": _l("When"), "actor_label": _l("By"), "action": _l("Action"),
+                     "entity_type": _l("Type"), "entity_id": _l("Id"), "entity_label": _l("Record"),
+                     "changes": _l("Changes")}
     column_formatters = {"created_at": date_column, "changes": changes_column}
     column_sortable_list = ("created_at", "actor_label", "action", "entity_type")
     column_default_sort = [("created_at", True), ("id", True)]
@@ -65,13 +68,12 @@ class AuditLogView(ShopModelView):
         own = next((e for e in entries if (e.entity_type, e.entity_id) == (entity_type, entity_id)), entries[0])
         return self.render("admin/record_history.html", entries=entries, entity_type=entity_type,
                            entity_id=entity_id, label=own.entity_label, describe=describe_changes,
-                           record_name=record_name)
+                           record_name=record_name, kind=record_kind)
 
 
 def record_name(entry: AuditLog) -> str:
     """"Order item 2 × Desk lamp": an entry's record, as a history of a whole names its parts."""
-    kind = re.sub(r"(?<!^)(?=[A-Z])", " ", entry.entity_type).capitalize()
-    return f"{kind} {entry.entity_label or '#' + str(entry.entity_id)}"
+    return f"{record_kind(entry.entity_type)} {entry.entity_label or '#' + str(entry.entity_id)}"
 
 
 def latest_change(record: Any) -> AuditLog | None:
@@ -81,8 +83,8 @@ def latest_change(record: Any) -> AuditLog | None:
 
 
 # How a whole's stale-edit message words a change to one of its parts.
-PART_ACTIONS = {"create": "added", "delete": "removed", "purge": "removed", "soft_delete": "deleted",
-                "restore": "restored"}
+PART_ACTIONS = {"create": _l("added"), "delete": _l("removed"), "purge": _l("removed"), "soft_delete": _l("deleted"),
+                "restore": _l("restored")}
 
 
 def describe_change(entry: AuditLog, record: Any) -> str:
@@ -97,12 +99,13 @@ def describe_change(entry: AuditLog, record: Any) -> str:
 
 
 def latest_change_note(record: Any) -> str:
-    """" by <who> at <when> UTC (<what>)" for a stale edit's message, or "" without history."""
+    """" by <who> at <when> (<what>)" for a stale edit's message, or "" without history (the
+    time in the employee's zone and format)."""
     change = latest_change(record)
     if change is None:
         return ""
-    return (f" by {change.actor_label} at {change.created_at:%Y-%m-%d %H:%M:%S} UTC "
-            f"({describe_change(change, record)})")
+    return " " + _("by %(who)s at %(when)s (%(what)s)", who=change.actor_label,
+                   when=format_datetime(change.created_at), what=describe_change(change, record))
 
 
 LATEST_CHANGE_DESCRIBERS.append(latest_change_note)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 class Category(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "categories"
+    kind_label = _l("Category")  # what staff call one, in their language
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -69,6 +71,7 @@ class Category(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
 class Product(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "products"
+    kind_label = _l("Product")  # what staff call one, in their language
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False, index=True)

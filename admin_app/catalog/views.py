@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import ValidationError
 from wtforms.validators import InputRequired, Length
 
@@ -14,8 +16,8 @@ from admin_app.core.formatters import date_column, money_column, related, yes_no
 from admin_app.core.validators import UniqueIgnoringCase, UniqueValue, count, lookup, money, parse_id
 from admin_app.core.views import ShopModelView
 
-CATEGORY_LOOKUP = {"fields": (Category.name,), "placeholder": "Type a category name", "page_size": 10}
-PRODUCT_LOOKUP = {"fields": (Product.name, Product.sku), "placeholder": "Type a product name or SKU",
+CATEGORY_LOOKUP = {"fields": (Category.name,), "placeholder": _l("Type a category name"), "page_size": 10}
+PRODUCT_LOOKUP = {"fields": (Product.name, Product.sku), "placeholder": _l("Type a product name or SKU"),
                   "minimum_input_length": 1, "page_size": 10}
 
 
@@ -26,7 +28,9 @@ class ProductView(ShopModelView):
     column_filters = EXPORTS["product"].filters
     column_details_list = ("name", "sku", "category", "description", "price", "stock", "is_in_stock",
                            "created_at", "updated_at")
-    column_labels = {"sku": "SKU", "is_in_stock": "In stock", "updated_at": "Updated", "created_at": "Created"}
+    column_labels = {"name": _l("Name"), "sku": _l("SKU"), "category": _l("Category"), "price": _l("Price"),
+                     "stock": _l("Stock"), "is_in_stock": _l("In stock"), "description": _l("Description"),
+                     "updated_at": _l("Updated"), "created_at": _l("Created"), "category.name": _l("Category")}
     column_formatters = {"price": money_column, "category": related("category"), "is_in_stock": yes_no_column,
                          "updated_at": date_column, "created_at": date_column}
     column_sortable_list = ("name", "sku", "price", "stock", "is_in_stock", "updated_at", ("category", "category.name"))
@@ -36,7 +40,7 @@ class ProductView(ShopModelView):
     form_ajax_refs = {"category": lookup(Category, "category", **CATEGORY_LOOKUP)}
     form_args = {
         "name": {"validators": [InputRequired(), Length(max=100)]},
-        "sku": {"label": "SKU", "validators": [Length(max=32), UniqueValue(Product.sku)]},
+        "sku": {"validators": [Length(max=32), UniqueValue(Product.sku)]},
         "price": money(),
         "stock": count(0),
     }
@@ -54,7 +58,7 @@ def _not_own_ancestor(form: Any, field: Any) -> None:
     node, seen = parent, set()
     while node is not None and node.id not in seen:
         if node.id == editing:
-            raise ValidationError("A category cannot be placed under itself or one of its sub-categories.")
+            raise ValidationError(_("A category cannot be placed under itself or one of its sub-categories."))
         seen.add(node.id)
         node = node.parent
 
@@ -64,7 +68,9 @@ class CategoryView(ShopModelView):
     column_searchable_list = EXPORTS["category"].search_columns
     column_filters = EXPORTS["category"].filters
     column_details_list = ("name", "parent", "children", "description", "created_at", "updated_at")
-    column_labels = {"parent": "Parent category", "created_at": "Created", "updated_at": "Updated"}
+    column_labels = {"name": _l("Name"), "parent": _l("Parent category"), "children": _l("Sub-categories"),
+                     "description": _l("Description"), "created_at": _l("Created"), "updated_at": _l("Updated"),
+                     "parent.name": _l("Parent category")}
     column_formatters = {"parent": related("category"), "created_at": date_column, "updated_at": date_column}
     column_sortable_list = ("name", "created_at", ("parent", "parent.name"))
     column_default_sort = ("name", False)

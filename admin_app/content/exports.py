@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from admin_app.content.models import Comment, Post, Tag
 from admin_app.core.export import ExportSpec
 from admin_app.core.export_specs import CREATED, NEWEST_FIRST, col, register_exports
@@ -11,9 +13,9 @@ EXPORTS = register_exports({
     "post": ExportSpec(
         model=Post, title="posts",
         columns=(
-            col("ID", "id", "int"), col("Title", "title"), col("Status", "status"),
-            col("Author", "author.username"), col("Category", "category.name"), col("Tags", "tags.name"),
-            col("Published", "published_at", "datetime"), CREATED,
+            col(_l("ID"), "id", "int"), col(_l("Title"), "title"), col(_l("Status"), "status"),
+            col(_l("Author"), "author.username"), col(_l("Category"), "category.name"), col(_l("Tags"), "tags.name"),
+            col(_l("Published"), "published_at", "datetime"), CREATED,
         ),
         search_columns=("title",),
         filters=("status", "published_at", "created_at", "author.username", "category.name"),
@@ -22,8 +24,8 @@ EXPORTS = register_exports({
     "comment": ExportSpec(
         model=Comment, title="comments",
         columns=(
-            col("ID", "id", "int"), col("Post", "post.title"), col("Author", "author_name"),
-            col("User", "user.username"), col("Comment", "body"), col("Approved", "is_approved", "bool"),
+            col(_l("ID"), "id", "int"), col(_l("Post"), "post.title"), col(_l("Author"), "author_name"),
+            col(_l("User"), "user.username"), col(_l("Comment"), "body"), col(_l("Approved"), "is_approved", "bool"),
             CREATED,
         ),
         search_columns=("author_name", "body"),
@@ -32,7 +34,7 @@ EXPORTS = register_exports({
     ),
     "tag": ExportSpec(
         model=Tag, title="tags",
-        columns=(col("ID", "id", "int"), col("Name", "name")),
+        columns=(col(_l("ID"), "id", "int"), col(_l("Name"), "name")),
         search_columns=("name",),
         default_sort=(("id", False),),
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,6 +33,7 @@ post_tags = Table(
 
 class Tag(VersionedMixin, db.Model):
     __tablename__ = "tags"
+    kind_label = _l("Tag")  # what staff call one, in their language
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -49,6 +51,7 @@ class Tag(VersionedMixin, db.Model):
 
 class Post(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "posts"
+    kind_label = _l("Post")  # what staff call one, in their language
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -83,6 +86,7 @@ class Post(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
 
 class Comment(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "comments"
+    kind_label = _l("Comment")  # what staff call one, in their language
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True, nullable=False)

@@ -7,13 +7,9 @@
   (many-to-one links as outer joins to aliases, a collection as one aggregated cell).
 - :func:`iter_rows`: its rows through ``db.session`` (so ``do_orm_execute`` hooks apply),
   in batches over a server-side cursor, in an app context of its own.
-- :func:`format_cell`, the one formatting rule; :func:`csv_stream` and :func:`xlsx_write`.
-
-Typical use (what ``manage.py export`` does)::
-
-    spec = EXPORTS["order"]
-    for chunk in csv_stream(iter_rows(build_statement(spec, search="alice")), spec.columns):
-        out.write(chunk)
+- :func:`format_cell`, the one formatting rule; :func:`csv_stream` and :func:`xlsx_write`
+  (``csv_stream(iter_rows(build_statement(spec, search="alice")), spec.columns)``: what
+  ``manage.py export`` does). Values never depend on the reader's language; headers may.
 """
 
 from __future__ import annotations
@@ -72,7 +68,7 @@ class ExportColumn:
     ``None``), or ending in one collection (``"tags.name"``: one ``", "``-separated cell).
     ``sql`` replaces the path's SQL: a callable taking the resolver ``at("product.price")``."""
 
-    label: str
+    label: Any  # text, or a lazy string: the header in the reader's language
     source: str
     kind: Kind = "text"
     sql: Callable[[Callable[[str], Any]], Any] | None = None
@@ -83,7 +79,7 @@ class ExportColumn:
 
     @property
     def header(self) -> str:
-        return f"{self.label} (UTC)" if self.kind == "datetime" else self.label  # datetimes are in UTC
+        return f"{self.label} (UTC)" if self.kind == "datetime" else str(self.label)  # datetimes are in UTC
 
 
 SortKey = tuple[str, bool]  # (attribute path, descending)
@@ -359,17 +355,16 @@ def format_column(values: Sequence[Any], kind: Kind) -> Sequence[Any]:
     return formatted if formatted is not None else [format_cell(value, kind) for value in values]
 
 
-def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn],
-               chunk_chars: int = CSV_CHUNK_CHARS,
-               progress: Callable[[int], Any] | None = None) -> Iterator[bytes]:
-    """CSV (``csv.writer``'s) as UTF-8 with a BOM (for Excel): the header at once, then
-    ~``chunk_chars`` per chunk, as many rows as fit, formatted a column at a time.
-    ``progress`` is told how many more rows were written. Closing it closes ``rows``."""
+def csv_stream(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn], chunk_chars: int = CSV_CHUNK_CHARS,
+               progress: Callable[[int], Any] | None = None, headers: Sequence[str] = ()) -> Iterator[bytes]:
+    """CSV (``csv.writer``'s), UTF-8 with a BOM (for Excel): the header (``headers``, else the
+    columns') at once, then ~``chunk_chars`` per chunk, a column at a time. ``progress`` is
+    told how many more rows were written. Closing it closes ``rows``."""
     buffer, source = io.StringIO(), iter(rows)
     writer = csv.writer(buffer)
     written = [0, 0]  # rows, characters
     try:
-        writer.writerow([neutralise(column.header) for column in columns])
+        writer.writerow([neutralise(header) for header in headers or [column.header for column in columns]])
         yield codecs.BOM_UTF8 + _drain(buffer)
         per_row = CSV_ROW_GUESS
         while batch := list(islice(source, max(1, int((chunk_chars - buffer.tell()) / per_row)))):
@@ -438,9 +433,8 @@ class XlsxResult:
 _NUMBER_FORMATS = {"money": "#,##0.00", "int": "0", "datetime": "yyyy-mm-dd hh:mm:ss", "date": "yyyy-mm-dd"}
 _WIDTHS: dict[str, int] = {"money": 14, "int": 10, "datetime": 20, "date": 12, "bool": 8, "text": 24}
 # Excel has no time zones: datetimes are written naive, in UTC (the header says so).
-_XLSX_VALUE: dict[str, Callable[[Any], Any]] = {
-    **_TYPED, "datetime": lambda value: (moment := _datetime(value)) and moment.replace(tzinfo=None),
-}
+_XLSX_VALUE: dict[str, Callable[[Any], Any]] = {**_TYPED, "datetime": lambda value: (
+    moment := _datetime(value)) and moment.replace(tzinfo=None)}
 
 
 def _xlsx_cell(sheet: Any, value: Any, kind: Kind, font: Font | None = None) -> WriteOnlyCell:
@@ -453,9 +447,8 @@ def _xlsx_cell(sheet: Any, value: Any, kind: Kind, font: Font | None = None) -> 
         return cell
     # openpyxl refuses control characters Excel cannot store; Excel refuses huge cells.
     text = ILLEGAL_CHARACTERS_RE.sub("", format_cell(value, kind))[:XLSX_MAX_CELL_CHARS]
-    # A text cell is typed as text, so a ``'`` would show; instead the value stays as it is
-    # and carries the quote-prefix style, the flag a spreadsheet sets itself when someone
-    # types a leading ``'``. (Text starts with ``'`` exactly when neutralise added one.)
+    # A ``'`` would show in a text cell: the value stays as it is with the quote-prefix style a
+    # spreadsheet sets for a typed leading ``'`` (text starts with one exactly when neutralise added it).
     quoted = value is not None and text.startswith("'")
     cell = WriteOnlyCell(sheet, value=(text[1:] if quoted else text) if value is not None else None)
     if value is not None:
@@ -467,18 +460,23 @@ def _xlsx_cell(sheet: Any, value: Any, kind: Kind, font: Font | None = None) -> 
     return cell
 
 
+def _xlsx_header(sheet: Any, columns: Sequence[ExportColumn], headers: Sequence[str]) -> None:
+    for index, (column, header) in enumerate(zip(columns, headers, strict=True), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(_WIDTHS[column.kind], len(header) + 2)
+    sheet.freeze_panes = "A2"
+    sheet.append([_xlsx_cell(sheet, header, "text", Font(bold=True)) for header in headers])
+
+
 def xlsx_write(rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn], fileobj: IO[bytes] | str,
-               row_cap: int = XLSX_MAX_ROWS - 1, sheet_title: str = "Export") -> XlsxResult:
+               row_cap: int = XLSX_MAX_ROWS - 1, sheet_title: str = "Export",
+               headers: Sequence[str] = ()) -> XlsxResult:
     """``rows`` as an .xlsx workbook (openpyxl write-only) with typed cells, at most
     ``row_cap`` rows (more: ``truncated=True``, tell the user). ``rows`` is closed after."""
     if not 0 < row_cap <= XLSX_MAX_ROWS - 1:
         raise ValueError(f"row_cap must be between 1 and {XLSX_MAX_ROWS - 1:,}")
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title[:31])
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(_WIDTHS[column.kind], len(column.header) + 2)
-    sheet.freeze_panes = "A2"
-    sheet.append([_xlsx_cell(sheet, column.header, "text", Font(bold=True)) for column in columns])
+    _xlsx_header(sheet, columns, headers or [column.header for column in columns])
     kinds = [column.kind for column in columns]
     written, remaining = 0, iter(rows)
     try:

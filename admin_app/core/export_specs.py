@@ -5,6 +5,9 @@ by the name the views (their endpoints) and ``manage.py export`` use. Each domai
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 
 from admin_app.core.export import ExportColumn, ExportSpec, Kind, SortKey
 
@@ -21,9 +24,9 @@ def register_exports(specs: Mapping[str, ExportSpec]) -> Mapping[str, ExportSpec
     return specs
 
 
-def col(label: str, source: str, kind: Kind = "text") -> ExportColumn:
+def col(label: Any, source: str, kind: Kind = "text") -> ExportColumn:
     return ExportColumn(label, source, kind)
 
 
-CREATED = col("Created", "created_at", "datetime")
+CREATED = col(_l("Created"), "created_at", "datetime")
 NEWEST_FIRST: tuple[SortKey, ...] = (("created_at", True), ("id", True))

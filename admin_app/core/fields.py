@@ -1,47 +1,79 @@
 """Form fields and filters for the project's own column types.
 
 Every datetime in the database is timezone-aware UTC (``UTCDateTime``); the back office
-shows and accepts times in UTC, so values typed into forms and filters are read as UTC.
+shows and accepts times in the employee's time zone (:mod:`admin_app.core.i18n`), so values
+typed into forms and filters are read in that zone and stored and compared as UTC. Amounts
+are typed as the employee's language writes them (``12,50`` in German) or plainly (``12.50``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.form import DateTimeField, RenderTemplateWidget
 from flask_admin.model.filters import convert as filters_for
 from flask_admin.model.form import converts
+from flask_babel import LazyString, get_timezone
+from flask_babel import gettext as _
+from wtforms import DecimalField
 from wtforms.validators import Length
+from wtforms.widgets import TextInput
 
 from admin_app.core import adapter
+from admin_app.core.i18n import decimal_input, format_number, in_employee_zone, parse_decimal, to_utc
 from admin_app.core.models import MAX_INTEGER
 from admin_app.core.validators import NUL, no_nul
 
-
-def as_utc(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, (list, tuple)):
-        return type(value)(as_utc(v) for v in value)
-    return value
+#: A date-time field's note: which zone its value is typed in.
+ZONE_NOTE = LazyString(lambda: _("Time zone: %(zone)s", zone=str(get_timezone())))
 
 
 class UTCDateTimeField(DateTimeField):
-    """A date-time picker whose value is an aware UTC datetime."""
+    """A date-time picker typed in the employee's time zone, whose value is an aware UTC datetime."""
 
     def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
-        kwargs.setdefault("description", "UTC")
+        kwargs.setdefault("description", ZONE_NOTE)
         super().__init__(label, validators, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
-        self.data = as_utc(self.data)
+        self.data = to_utc(self.data)
 
     def _value(self) -> str:
         if self.data and isinstance(self.data, datetime):
-            return self.data.astimezone(UTC).strftime(self.format[0] if isinstance(self.format, list) else self.format)
+            shown = in_employee_zone(self.data)
+            return shown.strftime(self.format[0] if isinstance(self.format, list) else self.format)
+        return super()._value()
+
+
+class LocaleDecimalField(DecimalField):
+    """An amount typed as the employee's language writes it (``12,50``) or plainly (``12.50``),
+    and shown back in the language's form (no grouping, the field's places). A text input
+    (with the decimal keypad on phones): a number input would refuse ``12,50`` as its value."""
+
+    widget = TextInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["render_kw"] = {"inputmode": "decimal", **(kwargs.get("render_kw") or {})}
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        try:
+            self.data = parse_decimal(valuelist[0])
+        except (InvalidOperation, ValueError) as exc:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value.")) from exc
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if isinstance(self.data, (Decimal, int, float)) and not isinstance(self.data, bool) and self.places:
+            return decimal_input(self.data, self.places)
         return super()._value()
 
 
@@ -63,9 +95,9 @@ class TabularInlineWidget(RenderTemplateWidget):
         return super().__call__(field, wide=self.wide, readonly=readonly, **kwargs)
 
 
-def _utc_filter(base: type) -> type:
-    """The same filter, reading the typed date-time as UTC."""
-    return type(base.__name__, (base,), {"clean": lambda self, value: as_utc(base.clean(self, value))})
+def _zoned_filter(base: type) -> type:
+    """The same filter, reading the typed date-time in the employee's time zone (as UTC)."""
+    return type(base.__name__, (base,), {"clean": lambda self, value: to_utc(base.clean(self, value))})
 
 
 
@@ -87,7 +119,7 @@ def _refusing_unstorable(flt: Any) -> Any:
 
 class ShopFilterConverter(sqla_filters.FilterConverter):
     utc_datetime_filters = tuple(
-        _utc_filter(f) if f is not sqla_filters.FilterEmpty else f
+        _zoned_filter(f) if f is not sqla_filters.FilterEmpty else f
         for f in sqla_filters.FilterConverter.datetime_filters
     )
 
@@ -113,8 +145,9 @@ TEXT_MAX_CHARS = 50_000
 
 def text_length_limit(maximum: int = TEXT_MAX_CHARS) -> Length:
     """At most ``maximum`` characters, said on the field (and as the textarea's maxlength)."""
-    return Length(max=maximum, message=f"This text is too long: at most {maximum:,} characters, please "
-                                       "(it has %(length)d).")
+    return Length(max=maximum, message=LazyString(lambda: _(
+        "This text is too long: at most %(maximum)s characters, please (it has %%(length)d).",
+        maximum=format_number(maximum))))
 
 
 class ShopModelConverter(adapter.StringFieldHook):
@@ -126,6 +159,11 @@ class ShopModelConverter(adapter.StringFieldHook):
         field_args["validators"] = [no_nul, *field_args["validators"]]
         if column is not None and not isinstance(getattr(column.type, "length", None), int):
             field_args["validators"].append(text_length_limit())
+
+    @converts("Numeric")  # Flask-Admin's own: DECIMAL, Float, REAL, DOUBLE
+    def handle_decimal_types(self, column: Any, field_args: dict[str, Any], **extra: Any) -> LocaleDecimalField:
+        field_args.setdefault("places", None)
+        return LocaleDecimalField(**field_args)
 
     @converts("UTCDateTime")
     def conv_utc_datetime(self, field_args: dict[str, Any], **extra: Any) -> UTCDateTimeField:

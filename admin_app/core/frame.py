@@ -1,6 +1,6 @@
 """The parts of every back-office page that do not change between requests, built once.
 
-The navigation menu depends only on the employee's role and the page's view, and the
+The navigation menu depends only on the employee's role, language and the page's view, and the
 static asset URLs on nothing at all; Flask-Admin's templates rebuild both on every page
 (a ``url_for`` per link and asset, an access check per menu item). They are kept per app,
 keyed by what they depend on (figures in bench/README.md).
@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
+from admin_app.core.formatters import choice_label
 from admin_app.core.themes import preferred_theme, stylesheets
 from admin_app.core.views import current_role
 
@@ -24,9 +26,9 @@ def _cache(name: str) -> dict[Any, Any]:
 
 
 def cached_menu(view: Any, render_menu: Callable[[], str]) -> Markup:
-    """Flask-Admin's main menu (``layout.menu``) as rendered for this role and view."""
+    """Flask-Admin's main menu (``layout.menu``) as rendered for this role, view and language."""
     menus = _cache("menus")
-    key = (current_role(), view.endpoint, request.script_root)
+    key = (current_role(), view.endpoint, request.script_root, str(get_locale()))
     if key not in menus:
         menus[key] = Markup(render_menu())
     return menus[key]
@@ -50,4 +52,5 @@ def theme_stylesheets() -> list[tuple[str, str]]:
 
 def register_frame_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(cached_menu=cached_menu, admin_static_url=admin_static_url,
-                                 theme_stylesheets=theme_stylesheets)
+                                 theme_stylesheets=theme_stylesheets,
+                                 choice_label=choice_label)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import ngettext
 from sqlalchemy import Integer, Numeric, and_, false, inspect, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -41,8 +42,11 @@ class LimitedSearch:
         shown = " ".join(self.dropped)
         if len(shown) > 80:
             shown = shown[:79] + "…"
-        return (f"Searches use at most {MAX_SEARCH_TERMS} words and {MAX_SEARCH_CHARS} characters, so "
-                f"{len(self.dropped)} word(s) were left out: {shown}")
+        return ngettext("Searches use at most %(words)d words and %(chars)d characters, so %(num)d word was left "
+                        "out: %(shown)s",
+                        "Searches use at most %(words)d words and %(chars)d characters, so %(num)d words were left "
+                        "out: %(shown)s", len(self.dropped), words=MAX_SEARCH_TERMS, chars=MAX_SEARCH_CHARS,
+                        shown=shown)
 
 
 def limit_search(text: str | None) -> LimitedSearch:

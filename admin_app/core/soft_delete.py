@@ -36,6 +36,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, event, exists, inspect
 from sqlalchemy.orm import (
     ORMExecuteState,
@@ -59,7 +60,7 @@ class RecordInTrash(DataRuleError):
 
     def __init__(self, record: Any) -> None:
         self.record = record
-        super().__init__(f"{record} is in the trash: restore it before changing it.")
+        super().__init__(_("%(record)s is in the trash: restore it before changing it.", record=record))
 
 
 class _LiveRowsOnly(UserDefinedOption):

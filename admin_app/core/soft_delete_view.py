@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_babel import lazy_gettext as _l
 
 from admin_app.core import adapter
 from admin_app.core.models import SoftDeleteMixin
@@ -23,7 +23,8 @@ class DeletedFilter(BaseSQLAFilter):
     ONLY, ALL = "only", "all"
 
     def __init__(self, column: Any) -> None:
-        super().__init__(column, "Deleted", options=((self.ONLY, "Deleted only"), (self.ALL, "All, with deleted")))
+        super().__init__(column, _l("Deleted"), options=((self.ONLY, _l("Deleted only")),
+                                                         (self.ALL, _l("All, with deleted"))))
 
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
         if value == self.ONLY:
@@ -31,7 +32,7 @@ class DeletedFilter(BaseSQLAFilter):
         return query
 
     def operation(self) -> str:
-        return str(lazy_gettext("show"))
+        return str(_l("show"))
 
     def validate(self, value: Any) -> bool:
         return value in (self.ONLY, self.ALL)

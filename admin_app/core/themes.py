@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 LIGHT, DARK, SYSTEM = "light", "dark", "system"
-THEME_CHOICES = ((LIGHT, "Light"), (DARK, "Dark"), (SYSTEM, "Same as my system"))
+THEME_CHOICES = ((LIGHT, _l("Light")), (DARK, _l("Dark")), (SYSTEM, _l("Same as my system")))
 # Bootswatch 4's dark swatches; any other swatch name (flatly, default, ...) reads as Light.
 DARK_SWATCHES = frozenset({"cyborg", "darkly", "slate", "solar", "superhero"})
 

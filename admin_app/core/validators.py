@@ -8,16 +8,20 @@ from typing import Any
 
 from flask import request
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from wtforms import ValidationError
-from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
+from wtforms.validators import Email, InputRequired, NumberRange, Optional, StopValidation
 
+from admin_app.core.i18n import format_number
 from admin_app.core.models import MAX_INTEGER, MAX_MONEY
 from admin_app.extensions import db
 
 MAX_LOOKUP_PAGE = 100  # suggestions per ajax request, at most
 NUL = "\x00"
-NUL_MESSAGE = "Remove the invisible NUL character (\\x00): it cannot be stored."
+NUL_MESSAGE = _l("Remove the invisible NUL character (\\x00): it cannot be stored.")
 
 
 def no_nul(form: Any, field: Any) -> None:
@@ -25,7 +29,7 @@ def no_nul(form: Any, field: Any) -> None:
     stores it: refuse it on the field on both, before any other check sends it to the
     database (a uniqueness check would fail the request)."""
     if isinstance(field.data, str) and NUL in field.data:
-        raise StopValidation(NUL_MESSAGE)
+        raise StopValidation(str(NUL_MESSAGE))
 
 
 def without_nul(text: str | None) -> str | None:
@@ -98,7 +102,7 @@ def offered_by_lookup(form: Any, field: Any) -> None:
     if loader is None or field.data is None or field.data is field.object_data:
         return
     if not loader.offers(field.data):
-        raise ValidationError(f"{field.data} cannot be chosen here.")
+        raise ValidationError(_("%(record)s cannot be chosen here.", record=field.data))
 
 
 def drop_unsaved_rows_marked_deleted(rows: Any, saved: Any) -> None:
@@ -147,10 +151,10 @@ class UniqueValue:
         if taken is None:
             return
         if getattr(taken, "is_deleted", False):
-            raise StopValidation(f"This {field.label.text.lower()} belongs to a deleted "
-                                 f"{type(taken).__name__.lower()} ({taken}): "
-                                 f"restore it, or ask an admin to purge it.")
-        raise StopValidation(self.message or f"This {field.label.text.lower()} is already taken.")
+            kind = str(getattr(type(taken), "kind_label", type(taken).__name__)).lower()
+            raise StopValidation(_("This %(field)s belongs to a deleted %(kind)s (%(record)s): restore it, or ask "
+                                   "an admin to purge it.", field=field.label.text.lower(), kind=kind, record=taken))
+        raise StopValidation(self.message or _("This %(field)s is already taken.", field=field.label.text.lower()))
 
 
 class UniqueIgnoringCase(UniqueValue):
@@ -160,13 +164,21 @@ class UniqueIgnoringCase(UniqueValue):
     ignore_case = True
 
 
+def email_address(form: Any, field: Any) -> None:
+    """A valid email address (WTForms' check), said in the employee's language."""
+    try:
+        Email()(form, field)
+    except ValidationError as exc:
+        raise ValidationError(_("Enter a valid email address.")) from exc
+
+
 def whole_cents(form: Any, field: Any) -> None:
     """At most two decimal places: PostgreSQL would round 1.005 and SQLite keep it."""
     value = field.data
     # Out of range (1e309) is NumberRange's to report: quantizing it would raise InvalidOperation.
     if (isinstance(value, Decimal) and value.is_finite() and abs(value) <= MAX_MONEY
             and value != value.quantize(Decimal("0.01"))):
-        raise ValidationError("Enter an amount with at most 2 decimal places.")
+        raise ValidationError(_("Enter an amount with at most 2 decimal places."))
 
 
 def money(required: bool = True, minimum: Decimal = Decimal("0.01")) -> dict[str, Any]:
@@ -176,7 +188,9 @@ def money(required: bool = True, minimum: Decimal = Decimal("0.01")) -> dict[str
         "validators": [
             InputRequired() if required else Optional(),
             NumberRange(min=minimum, max=MAX_MONEY,
-                        message=f"Enter an amount between {minimum} and {MAX_MONEY:,}."),
+                        message=LazyString(lambda: _("Enter an amount between %(minimum)s and %(maximum)s.",
+                                                     minimum=format_number(minimum, 2),
+                                                     maximum=format_number(MAX_MONEY, 2)))),
             whole_cents,
         ],
     }
@@ -187,6 +201,8 @@ def count(minimum: int, maximum: int = 1_000_000, required: bool = True) -> dict
     return {
         "validators": [
             InputRequired() if required else Optional(),
-            NumberRange(min=minimum, max=maximum, message=f"Enter a whole number from {minimum} to {maximum:,}."),
+            NumberRange(min=minimum, max=maximum,
+                        message=LazyString(lambda: _("Enter a whole number from %(minimum)s to %(maximum)s.",
+                                                     minimum=format_number(minimum), maximum=format_number(maximum)))),
         ]
     }

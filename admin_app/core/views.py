@@ -25,6 +25,9 @@ from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_redirect_target
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
@@ -43,6 +46,7 @@ from admin_app.core.errors import describe_integrity_error
 from admin_app.core.export import ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
 from admin_app.core.export_specs import EXPORTS
 from admin_app.core.fields import ShopFilterConverter, ShopModelConverter
+from admin_app.core.i18n import format_number
 from admin_app.core.models import MAX_INTEGER, DataRuleError, utcnow
 from admin_app.core.search import limit_search, search_clause
 from admin_app.core.security import ROLES, is_same_site_path
@@ -56,6 +60,10 @@ log = logging.getLogger(__name__)
 #: Filled by the audit package: each gives " by <who> at <when> (<what>)" for a record's
 #: latest change, or "" (the core names no domain).
 LATEST_CHANGE_DESCRIBERS: list[Callable[[Any], str]] = []
+
+#: Labels of the columns many models share; a view's own ``column_labels`` win.
+COMMON_LABELS = {"id": _l("ID"), "version_id": _l("Version"), "created_at": _l("Created"),
+                 "updated_at": _l("Updated"), "deleted_at": _l("Deleted")}
 
 #: The page sizes an employee may choose (My account) and a list page offers.
 PAGE_SIZES = (20, 50, 100)
@@ -173,7 +181,8 @@ def refuse_new_references_to_deleted(record: Any) -> None:
         if relationship.direction is MANYTOONE:
             for target in state.attrs[relationship.key].history.added:
                 if target is not None and getattr(target, "is_deleted", False):
-                    raise ValidationError(f"{target} is deleted and cannot be chosen as {relationship.key}.")
+                    raise ValidationError(_("%(record)s is deleted and cannot be chosen as %(field)s.",
+                                            record=target, field=relationship.key))
         elif relationship.direction is ONETOMANY and relationship.cascade.save_update:
             for child in _changed_children(state, relationship.key):
                 refuse_new_references_to_deleted(child)
@@ -213,20 +222,27 @@ class CappedCount(int):
     """A row count that stopped counting: shown as "1,000+"."""
 
     def __str__(self) -> str:
-        return f"{COUNT_CAP:,}+"
+        return f"{format_number(COUNT_CAP)}+"
 
 
 class EstimatedCount(int):
     """The database planner's estimate of a big table's rows: shown as "about 1,000,000"."""
 
     def __str__(self) -> str:
-        return f"about {int(self):,}"
+        return _("about %(count)s", count=format_number(int(self)))
 
 
 def record_kind(record_or_model: Any) -> str:
-    """``Order item`` for an ``OrderItem`` (or its class)."""
-    name = (record_or_model if isinstance(record_or_model, type) else type(record_or_model)).__name__
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).capitalize()
+    """``Order item`` for an ``OrderItem`` (or its class, or its class name), in the employee's
+    language where the model names itself (``kind_label``)."""
+    if isinstance(record_or_model, str):
+        model = next((m.class_ for m in db.Model.registry.mappers if m.class_.__name__ == record_or_model), None)
+        name = record_or_model
+    else:
+        model = record_or_model if isinstance(record_or_model, type) else type(record_or_model)
+        name = model.__name__
+    label = getattr(model, "kind_label", None)
+    return str(label) if label is not None else re.sub(r"(?<!^)(?=[A-Z])", " ", name).capitalize()
 
 
 @dataclass
@@ -257,6 +273,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
         # Ajax look-ups leave deleted records out themselves (validators.LookupLoader).
         self.soft_delete = has_soft_delete(model)
+        # The columns every model has, labelled once (Flask-Admin would show "Version Id").
+        self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
         super().__init__(model, *args, **kwargs)
 
     # Buttons follow the role, and the same check guards the URLs in _handle_view.
@@ -328,9 +346,11 @@ class ShopModelView(RoleAccessMixin, ModelView):
         def run(ids: list[str]) -> Any:
             trashed = self.selected_rows_in_the_trash(ids)
             if trashed:
-                flash(f"{len(trashed)} record(s) left unchanged, in the trash: "
-                      + "; ".join(self.row_label(row) + ("" if whole is row else f" with {whole}")
-                                  for row, whole in trashed) + ". Restore them first.", "warning")
+                records = "; ".join(self.row_label(row) + ("" if whole is row else _(" with %(whole)s", whole=whole))
+                                    for row, whole in trashed)
+                flash(ngettext("%(num)d record left unchanged, in the trash: %(records)s. Restore it first.",
+                               "%(num)d records left unchanged, in the trash: %(records)s. Restore them first.",
+                               len(trashed), records=records), "warning")
                 refused = {str(self.get_pk_value(row)) for row, _whole in trashed}
                 ids = [str(i) for i in self.ids_from(ids) if str(i) not in refused]
             return handler(ids) if self.ids_from(ids) else None
@@ -352,16 +372,18 @@ class ShopModelView(RoleAccessMixin, ModelView):
         db.session.commit()
         return report
 
-    def flash_report(self, report: BulkReport, done: str, noun: str = "record") -> None:
-        """``2 record(s) deleted: #3 (...), #4 (...).`` and ``1 record(s) left unchanged: #5 (why).``"""
+    def flash_report(self, report: BulkReport, done: Callable[[int, str], str]) -> None:
+        """``2 records deleted: #3 (...), #4 (...).`` (``done(count, records)`` words it) and
+        ``1 record left unchanged: #5 (why).``"""
         if report.done:
-            flash(f"{len(report.done)} {noun}(s) {done}: " + ", ".join(map(self.row_label, report.done)) + ".",
-                  "success")
+            flash(done(len(report.done), ", ".join(map(self.row_label, report.done))), "success")
         if report.refused:
-            flash(f"{len(report.refused)} {noun}(s) left unchanged: "
-                  + "; ".join(f"{self.row_label(row)} ({why})" for row, why in report.refused) + ".", "warning")
+            flash(ngettext("%(num)d record left unchanged: %(records)s.",
+                           "%(num)d records left unchanged: %(records)s.", len(report.refused),
+                           records="; ".join(f"{self.row_label(row)} ({why})" for row, why in report.refused)),
+                  "warning")
 
-    @action("delete", "Delete", "Are you sure you want to delete the selected records?")
+    @action("delete", _l("Delete"), _l("Are you sure you want to delete the selected records?"))
     def action_delete(self, ids: list[str]) -> None:
         """Every selected record in one transaction (soft delete where the model has it);
         those ``on_model_delete`` refuses are reported with its reason."""
@@ -385,7 +407,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
         report = self.bulk_apply(ids, delete)
         for row in report.done:
             self.after_model_delete(row)
-        self.flash_report(report, "deleted")
+        self.flash_report(report, lambda num, records: ngettext(
+            "%(num)d record deleted: %(records)s.", "%(num)d records deleted: %(records)s.", num, records=records))
 
     # -- soft delete --------------------------------------------------------------------
 
@@ -617,15 +640,16 @@ class ShopModelView(RoleAccessMixin, ModelView):
         rows = trash.restore(self._records_in_the_trash(ids))
         db.session.commit()
         if rows:
-            flash(f"{len(rows)} record(s) restored: " + ", ".join(str(r) for r in rows) + ".", "success")
+            flash(ngettext("%(num)d record restored: %(records)s.", "%(num)d records restored: %(records)s.",
+                           len(rows), records=", ".join(str(r) for r in rows)), "success")
         return len(rows)
 
-    @action("restore", "Restore", "Restore the selected records?")
+    @action("restore", _l("Restore"), _l("Restore the selected records?"))
     def action_restore(self, ids: list[str]) -> None:
         if not self._restore(ids):
-            flash("Nothing to restore: none of the selected records is deleted.", "warning")
+            flash(_("Nothing to restore: none of the selected records is deleted."), "warning")
 
-    @action("purge", "Purge permanently", None)
+    @action("purge", _l("Purge permanently"), None)
     def action_purge(self, ids: list[str]) -> Any:
         """Nothing is removed yet: the confirmation page lists what would be."""
         return redirect(self.get_url(".purge_view", id=[str(i) for i in self.ids_from(ids)]))
@@ -647,24 +671,28 @@ class ShopModelView(RoleAccessMixin, ModelView):
         except (IntegrityError, StaleDataError) as exc:
             db.session.rollback()
             log.warning("purge on %s failed: %s", self.endpoint, exc)
-            flash("Nothing was purged: some of these records were restored or newly referred to by other "
-                  "records at the same moment. Review them again.", "error")
+            flash(_("Nothing was purged: some of these records were restored or newly referred to by other "
+                    "records at the same moment. Review them again."), "error")
             return redirect(self.get_url(".purge_view", id=request.values.getlist("id")))
         self.flash_purge_report(report)
         return redirect(self.get_url(".index_view"))
 
     def flash_purge_report(self, report: trash.PurgeReport) -> None:
         if report.purged:
-            flash(f"{len(report.purged)} record(s) permanently removed: "
-                  + ", ".join(self.row_label(item.record) for item in report.purged) + ".", "success")
+            flash(ngettext("%(num)d record permanently removed: %(records)s.",
+                           "%(num)d records permanently removed: %(records)s.", len(report.purged),
+                           records=", ".join(self.row_label(item.record) for item in report.purged)), "success")
         if report.blocked:
-            flash(f"{len(report.blocked)} record(s) not removed, because other records still refer to them: "
-                  + ", ".join(self.row_label(item.record) for item in report.blocked)
-                  + ". Change or remove those records first.", "error")
+            flash(ngettext("%(num)d record not removed, because other records still refer to it: %(records)s. "
+                           "Change or remove those records first.",
+                           "%(num)d records not removed, because other records still refer to them: %(records)s. "
+                           "Change or remove those records first.", len(report.blocked),
+                           records=", ".join(self.row_label(item.record) for item in report.blocked)), "error")
         if report.not_in_trash:
-            flash("Only records in the trash can be purged: "
-                  + ", ".join(self.row_label(record) for record in report.not_in_trash) + " "
-                  + ("is" if len(report.not_in_trash) == 1 else "are") + " not deleted.", "warning")
+            flash(ngettext("Only records in the trash can be purged: %(records)s is not deleted.",
+                           "Only records in the trash can be purged: %(records)s are not deleted.",
+                           len(report.not_in_trash),
+                           records=", ".join(self.row_label(record) for record in report.not_in_trash)), "warning")
 
     @staticmethod
     def record_url(record: Any) -> str | None:
@@ -739,13 +767,16 @@ class ShopModelView(RoleAccessMixin, ModelView):
         statement = self.export_statement(spec)
         # The generator pushes its own app context: it runs after this request's is gone.
         rows = iter_rows(statement)
+        # Only the header row is in the employee's language, read now: the body streams after
+        # this request is gone, and is the same in every language.
+        headers = [column.header for column in spec.columns]
         filename = f"{self.endpoint}-{utcnow():%Y%m%d-%H%M}"
         if export_type == "csv":
-            return Response(csv_stream(rows, spec.columns), content_type="text/csv; charset=utf-8",
+            return Response(csv_stream(rows, spec.columns, headers=headers), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
         workbook = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
         result = xlsx_write(rows, spec.columns, workbook, row_cap=XLSX_VIEW_ROW_CAP,
-                            sheet_title=self.name or self.endpoint)
+                            sheet_title=str(self.name or self.endpoint), headers=headers)
         workbook.seek(0)
         response = send_file(workbook, mimetype=XLSX_MIMETYPE, as_attachment=True,
                              download_name=f"{filename}.xlsx")
@@ -807,25 +838,27 @@ class ShopModelView(RoleAccessMixin, ModelView):
             elif isinstance(exc, DataRuleError):  # the order life cycle, the trash, ...
                 why = exc.message
             else:
-                why = "some of the selected records were changed by someone else at the same moment."
-            flash(f"Nothing was changed: {why} Reload the list and try again.", "error")
+                why = _("some of the selected records were changed by someone else at the same moment.")
+            flash(_("Nothing was changed: %(why)s Reload the list and try again.", why=why), "error")
         return redirect(get_redirect_target() or self.get_url(".index_view"))
 
     def refuse_stale_edit(self, form: Any, model: Any) -> None:
         """Someone saved this record (or one of its parts) after the form was opened: keep
         their data, say who changed what and when, show the current values."""
         who = "".join(describe(model) for describe in LATEST_CHANGE_DESCRIBERS)
-        self.show_current_values(form, model, f"{model} was changed{who} since you opened it.")
+        self.show_current_values(form, model, _("%(record)s was changed%(who)s since you opened it.",
+                                                record=model, who=who))
 
     def refuse_unversioned_edit(self, form: Any, model: Any) -> None:
-        self.show_current_values(form, model, f"The form for {model} arrived without the version it was opened "
-                                              "with, so it could overwrite changes made since.")
+        self.show_current_values(form, model, _("The form for %(record)s arrived without the version it was "
+                                                "opened with, so it could overwrite changes made since.",
+                                                record=model))
 
     def show_current_values(self, form: Any, model: Any, reason: str) -> None:
         """Refuse a save for ``reason``: the form is re-filled from the database (and its
         version), so the user can make their change again over the current values."""
-        flash(f"{reason} Your changes were not saved; the form now shows the current values, so you can "
-              "make your change again.", "error")
+        flash(_("%(reason)s Your changes were not saved; the form now shows the current values, so you can "
+                "make your change again.", reason=reason), "error")
         form.process(formdata=None, obj=model)
         forget_submitted_values(form)
         form.loaded_version.data = model.version_id
@@ -896,14 +929,14 @@ class ShopModelView(RoleAccessMixin, ModelView):
             flash(exc.message, "error")
             return True
         if isinstance(exc, StaleDataError):
-            flash("This record was changed by someone else while you were saving. Your changes were not "
-                  "saved; reload the page to see the current values.", "error")
+            flash(_("This record was changed by someone else while you were saving. Your changes were not "
+                    "saved; reload the page to see the current values."), "error")
             return True
         if isinstance(exc, ValidationError):
             return super().handle_view_exception(exc)
         # Anything else: log it whole, tell the user plainly (no SQL, no stack trace).
         log.exception("could not save %s", self.endpoint)
-        flash("The record could not be saved. Nothing was changed; please try again.", "error")
+        flash(_("The record could not be saved. Nothing was changed; please try again."), "error")
         return True
 
 

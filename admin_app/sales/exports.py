@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import type_coerce
 
 from admin_app.core.export import MONEY_SQL, ExportColumn, ExportSpec
@@ -22,10 +23,11 @@ EXPORTS = register_exports({
     "order": ExportSpec(
         model=Order, title="orders", computed=_order_totals,
         columns=(
-            col("ID", "id", "int"), col("Order date", "order_date", "datetime"), col("Status", "status"),
-            col("Customer", "user.username"), col("Customer name", "user.full_name"), col("Email", "user.email"),
-            col("Customer deleted", "user.is_deleted", "bool"), col("Subtotal", "subtotal", "money"),
-            col("Shipping fee", "shipping_fee", "money"), col("Total", "total", "money"),
+            col(_l("ID"), "id", "int"), col(_l("Order date"), "order_date", "datetime"), col(_l("Status"), "status"),
+            col(_l("Customer"), "user.username"), col(_l("Customer name"), "user.full_name"),
+            col(_l("Email"), "user.email"),
+            col(_l("Customer deleted"), "user.is_deleted", "bool"), col(_l("Subtotal"), "subtotal", "money"),
+            col(_l("Shipping fee"), "shipping_fee", "money"), col(_l("Total"), "total", "money"),
         ),
         search_columns=("id", "user.username", "user.email"),
         filters=("status", "order_date", "subtotal", "total", "shipping_fee", "user.username"),
@@ -34,12 +36,12 @@ EXPORTS = register_exports({
     "orderitem": ExportSpec(
         model=OrderItem, title="order items",
         columns=(
-            col("ID", "id", "int"), col("Order", "order_id", "int"),
-            col("Order date", "order.order_date", "datetime"), col("Product", "product.name"),
-            col("SKU", "product.sku"),
+            col(_l("ID"), "id", "int"), col(_l("Order"), "order_id", "int"),
+            col(_l("Order date"), "order.order_date", "datetime"), col(_l("Product"), "product.name"),
+            col(_l("SKU"), "product.sku"),
             # History stays readable: a product deleted since is still named, and marked.
-            col("Product deleted", "product.is_deleted", "bool"), col("Quantity", "quantity", "int"),
-            col("Unit price", "price", "money"), col("Subtotal", "subtotal", "money"),
+            col(_l("Product deleted"), "product.is_deleted", "bool"), col(_l("Quantity"), "quantity", "int"),
+            col(_l("Unit price"), "price", "money"), col(_l("Subtotal"), "subtotal", "money"),
         ),
         search_columns=("product.name",),
         filters=("quantity", "price", "subtotal", "order.id"),
@@ -48,14 +50,14 @@ EXPORTS = register_exports({
     "cartitem": ExportSpec(
         model=CartItem, title="cart items",
         columns=(
-            col("ID", "id", "int"), col("Customer", "user.username"), col("Product", "product.name"),
-            col("SKU", "product.sku"),
+            col(_l("ID"), "id", "int"), col(_l("Customer"), "user.username"), col(_l("Product"), "product.name"),
+            col(_l("SKU"), "product.sku"),
             # History stays readable: a product deleted since is still named, and marked.
-            col("Product deleted", "product.is_deleted", "bool"), col("Quantity", "quantity", "int"),
-            col("Unit price", "product.price", "money"),
+            col(_l("Product deleted"), "product.is_deleted", "bool"), col(_l("Quantity"), "quantity", "int"),
+            col(_l("Unit price"), "product.price", "money"),
             # The joined product's price, not the hybrid's correlated subquery per row.
-            ExportColumn("Subtotal", "subtotal", "money", sql=lambda at: at("product.price") * at("quantity")),
-            col("Added", "added_at", "datetime"),
+            ExportColumn(_l("Subtotal"), "subtotal", "money", sql=lambda at: at("product.price") * at("quantity")),
+            col(_l("Added"), "added_at", "datetime"),
         ),
         search_columns=("user.username", "product.name"),
         filters=("quantity", "added_at"),

@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -53,6 +55,7 @@ ZERO = Decimal("0.00")
 
 class CartItem(VersionedMixin, db.Model):
     __tablename__ = "cart_items"
+    kind_label = _l("Cart item")  # what staff call one, in their language
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True, nullable=False)
@@ -88,6 +91,7 @@ class CartItem(VersionedMixin, db.Model):
 
 class OrderItem(VersionedMixin, db.Model):
     __tablename__ = "order_items"
+    kind_label = _l("Order item")  # what staff call one, in their language
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True, nullable=False)
@@ -124,6 +128,7 @@ class OrderItem(VersionedMixin, db.Model):
 
 class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
     __tablename__ = "orders"
+    kind_label = _l("Order")  # what staff call one, in their language
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True, nullable=False)
@@ -182,10 +187,11 @@ class Order(TimestampMixin, SoftDeleteMixin, VersionedMixin, db.Model):
         status = status or self.status
         if status in DELETABLE:
             return None
-        return f"{self} is {status}: only pending and cancelled orders can be deleted; cancel it first, or keep it."
+        return _("%(order)s is %(status)s: only pending and cancelled orders can be deleted; cancel it first, or "
+                 "keep it.", order=self, status=status_word(status))
 
     def __str__(self) -> str:
-        return f"Order #{self.id}"
+        return _("Order #%(id)s", id=self.id)
 
     def __repr__(self) -> str:
         return f"<Order {self.id} {self.status}>"
@@ -254,16 +260,23 @@ GUARDED_FIELDS: dict[str, tuple[str, ...]] = {
     "notes": ("notes",),
     "order_date": ("order_date",),
 }
-FIELD_LABELS = {"user": "customer", "address": "address", "shipping_fee": "shipping fee", "notes": "notes",
-                "order_date": "date", "items": "items"}
+FIELD_LABELS = {"user": _l("customer"), "address": _l("address"), "shipping_fee": _l("shipping fee"),
+                "notes": _l("notes"), "order_date": _l("date"), "items": _l("items")}
+STATUS_WORDS = {"pending": _l("pending"), "paid": _l("paid"), "shipped": _l("shipped"),
+                "delivered": _l("delivered"), "cancelled": _l("cancelled")}
+
+
+def status_word(status: str | None) -> str:
+    return str(STATUS_WORDS.get(status or "", status))
 
 
 def transition_problem(current: str, target: str) -> str | None:
     """Why an order cannot go from ``current`` to ``target`` (None: it may)."""
     if target == current:
-        return f"already {target}"
+        return _("already %(status)s", status=status_word(target))
     if target not in TRANSITIONS.get(current, ()):
-        return f"a {current} order cannot become {target}"
+        return _("a %(current)s order cannot become %(target)s", current=status_word(current),
+                 target=status_word(target))
     return None
 
 
@@ -301,7 +314,8 @@ def _check_order(session: Session, order: Order) -> None:
             raise DataRuleError(problem)
     elif status is None:  # new
         if order.status not in (None, "pending"):
-            raise DataRuleError(f"A new order starts as pending, not {order.status}.", field="status")
+            raise DataRuleError(_("A new order starts as pending, not %(status)s.", status=status_word(order.status)),
+                                field="status")
     else:
         _check_order_change(session, order, status)
 
@@ -313,8 +327,8 @@ def _check_order_change(session: Session, order: Order, status: str) -> None:
     allowed = EDITABLE.get(status, frozenset())
     for field_name, keys in GUARDED_FIELDS.items():
         if field_name not in allowed and _changed(session, order, keys):
-            raise DataRuleError(f"{order} is {status}: its {FIELD_LABELS[field_name]} can no longer change.",
-                                field=field_name)
+            raise DataRuleError(_("%(order)s is %(status)s: its %(field)s can no longer change.", order=order,
+                                  status=status_word(status), field=FIELD_LABELS[field_name]), field=field_name)
     moved_to_the_trash = committed_value(session, order, "deleted_at") is None and order.deleted_at is not None
     if moved_to_the_trash and (problem := order.deletion_problem(status)):
         raise DataRuleError(problem)
@@ -346,4 +360,5 @@ def _check_changed_items(session: Session, deleted: set[Any]) -> None:
             checked.add(order)
             status = committed_value(session, order, "status")
             if "items" not in editable_fields(status):
-                raise DataRuleError(f"{order} is {status}: its items can no longer change ({item}).", field="items")
+                raise DataRuleError(_("%(order)s is %(status)s: its items can no longer change (%(item)s).",
+                                      order=order, status=status_word(status), item=item), field="items")

@@ -8,6 +8,9 @@ from typing import Any
 from flask import flash, request, url_for
 from flask_admin.actions import action
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import ValidationError
@@ -18,7 +21,14 @@ from admin_app.accounts.views import CUSTOMER_LOOKUP
 from admin_app.catalog.models import Product
 from admin_app.catalog.views import PRODUCT_LOOKUP
 from admin_app.core.fields import TabularInlineWidget
-from admin_app.core.formatters import date_column, money_column, related, status_column
+from admin_app.core.formatters import (
+    choices,
+    date_column,
+    money_column,
+    related,
+    status_column,
+)
+from admin_app.core.i18n import format_money
 from admin_app.core.validators import (
     LookupLoader,
     count,
@@ -31,17 +41,20 @@ from admin_app.core.validators import (
 from admin_app.core.views import ShopModelView
 from admin_app.extensions import db
 from admin_app.sales.exports import EXPORTS
-from admin_app.sales.models import ORDER_STATUSES, CartItem, Order, OrderItem, editable_fields
+from admin_app.sales.models import ORDER_STATUSES, CartItem, Order, OrderItem, editable_fields, status_word
 from admin_app.sales.services import allowed_statuses, move_order_ids
 
 # No typing needed: once a customer is chosen, their few addresses are offered at once.
 ADDRESS_LOOKUP = {"fields": (Address.street, Address.city, Address.zip_code),
-                  "placeholder": "Type a street, city or ZIP", "minimum_input_length": 0, "page_size": 10}
-ORDER_LOOKUP = {"fields": (Order.id,), "placeholder": "Type an order number", "page_size": 10}
+                  "placeholder": _l("Type a street, city or ZIP"), "minimum_input_length": 0, "page_size": 10}
+ORDER_LOOKUP = {"fields": (Order.id,), "placeholder": _l("Type an order number"), "page_size": 10}
 # An item's price may be left empty (it then takes the product's price): no HTML ``required``
 # (the model converter adds InputRequired for the NOT NULL column; Optional runs first).
 ITEM_PRICE = {**money(required=False, minimum=Decimal("0.00")), "render_kw": {"required": False},
-              "description": "Leave empty for the product's current price."}
+              "description": _l("Leave empty for the product's current price.")}
+
+
+ITEM_LABELS = {"product": _l("Product"), "quantity": _l("Quantity"), "price": _l("Price")}
 
 
 class CustomerAddressLoader(LookupLoader):
@@ -69,14 +82,15 @@ def offer_statuses(field: Any, current: str | None) -> None:
     """The status field offers what the life cycle allows from ``current`` (a new order:
     pending only); anything else posted gets :func:`_one_of_the_offered_statuses`'s message
     rather than a bare "Not a valid choice"."""
-    field.choices = [(status, status.title()) for status in allowed_statuses(current)]
+    field.choices = choices(allowed_statuses(current))
     field.validate_choice = False
 
 
 def _one_of_the_offered_statuses(form: Any, field: Any) -> None:
     offered = [value for value, _label in field.choices]
     if field.data not in offered:
-        raise ValidationError(f"This order can only be set to: {', '.join(offered)}.")
+        raise ValidationError(_("This order can only be set to: %(statuses)s.",
+                                statuses=", ".join(status_word(status) for status in offered)))
 
 
 def freeze(form: Any, status: str) -> None:
@@ -88,13 +102,13 @@ def freeze(form: Any, status: str) -> None:
         if field is not None:
             # New dicts: the field's own may be shared with the form class.
             field.render_kw = {**(field.render_kw or {}), "readonly": True}
-            field.description = f"The order is {status}: this can no longer change."
+            field.description = _("The order is %(status)s: this can no longer change.", status=status_word(status))
 
 
 def _address_of_customer(form: Any, field: Any) -> None:
     address, customer = field.data, form.user.data
     if address is not None and customer is not None and address.user_id != customer.id:
-        raise ValidationError("Choose one of this customer's addresses.")
+        raise ValidationError(_("Choose one of this customer's addresses."))
 
 
 class OrderView(ShopModelView):
@@ -104,25 +118,27 @@ class OrderView(ShopModelView):
     column_filters = EXPORTS["order"].filters
     column_details_list = ("id", "order_date", "user", "address", "status", "items", "subtotal", "shipping_fee",
                            "total", "notes", "created_at", "updated_at")
-    column_labels = {"id": "Order", "order_date": "Date", "user": "Customer", "shipping_fee": "Shipping",
-                     "created_at": "Created", "updated_at": "Updated"}
+    column_labels = {"id": _l("Order"), "order_date": _l("Date"), "user": _l("Customer"), "address": _l("Ship to"),
+                     "status": _l("Status"), "items": _l("Items"), "subtotal": _l("Subtotal"),
+                     "shipping_fee": _l("Shipping"), "total": _l("Total"), "notes": _l("Notes"),
+                     "created_at": _l("Created"), "updated_at": _l("Updated"), "user.username": _l("Customer")}
     column_formatters = {
         "order_date": date_column, "created_at": date_column, "updated_at": date_column,
         "user": related("customer"), "address": related("address"), "status": status_column,
         "subtotal": money_column, "shipping_fee": money_column, "total": money_column,
-        "items": lambda v, c, m, n: ", ".join(f"{i.quantity} × {i.product} @ {i.price:.2f}" for i in m.items),
+        "items": lambda v, c, m, n: ", ".join(f"{i.quantity} × {i.product} @ {format_money(i.price)}" for i in m.items),
     }
     column_sortable_list = ("id", "order_date", "status", "total", "subtotal", "shipping_fee",
                            ("user", "user.username"))
     column_default_sort = [("order_date", True), ("id", True)]
     column_select_related_list = (Order.user,)
     form_columns = ("user", "address", "status", "shipping_fee", "notes", "items")
-    form_choices = {"status": [(s, s.title()) for s in ORDER_STATUSES]}
+    form_choices = {"status": choices(ORDER_STATUSES)}
     form_ajax_refs = {"user": lookup(Customer, "user", **CUSTOMER_LOOKUP),
                       "address": CustomerAddressLoader("address", db, Address, **ADDRESS_LOOKUP)}
     form_args = {
-        "user": {"label": "Customer", "validators": [InputRequired()]},
-        "address": {"label": "Ship to", "validators": [InputRequired(), _address_of_customer]},
+        "user": {"validators": [InputRequired()]},
+        "address": {"validators": [InputRequired(), _address_of_customer]},
         "status": {"validators": [InputRequired(), _one_of_the_offered_statuses]},
         "shipping_fee": money(minimum=Decimal("0.00")),
         "notes": {"validators": [Length(max=5000)]},
@@ -132,6 +148,7 @@ class OrderView(ShopModelView):
     inline_models = [
         (OrderItem, {
             "form_columns": ("id", "product", "quantity", "price"),
+            "column_labels": ITEM_LABELS,
             "form_ajax_refs": {"product": lookup(Product, "product", **PRODUCT_LOOKUP)},
             "form_args": {
                 "product": {"validators": [InputRequired()]},
@@ -181,25 +198,28 @@ class OrderView(ShopModelView):
         report = move_order_ids(parse_ids(ids), target)
         db.session.commit()
         if report.moved:
-            flash(f"{len(report.moved)} order(s) marked {target}: "
-                  + ", ".join(f"#{o.id}" for o in report.moved) + ".", "success")
+            flash(ngettext("%(num)d order marked %(status)s: %(orders)s.",
+                           "%(num)d orders marked %(status)s: %(orders)s.", len(report.moved),
+                           status=status_word(target), orders=", ".join(f"#{o.id}" for o in report.moved)),
+                  "success")
         if report.refused:
-            flash(f"{len(report.refused)} order(s) left unchanged: "
-                  + "; ".join(f"#{o.id} ({why})" for o, why in report.refused) + ".", "warning")
+            flash(ngettext("%(num)d order left unchanged: %(orders)s.", "%(num)d orders left unchanged: %(orders)s.",
+                           len(report.refused), orders="; ".join(f"#{o.id} ({why})" for o, why in report.refused)),
+                  "warning")
 
-    @action("mark_paid", "Mark as paid", "Mark the selected orders as paid?")
+    @action("mark_paid", _l("Mark as paid"), _l("Mark the selected orders as paid?"))
     def action_mark_paid(self, ids: list[str]) -> None:
         self._move(ids, "paid")
 
-    @action("mark_shipped", "Mark as shipped", "Mark the selected orders as shipped?")
+    @action("mark_shipped", _l("Mark as shipped"), _l("Mark the selected orders as shipped?"))
     def action_mark_shipped(self, ids: list[str]) -> None:
         self._move(ids, "shipped")
 
-    @action("mark_delivered", "Mark as delivered", "Mark the selected orders as delivered?")
+    @action("mark_delivered", _l("Mark as delivered"), _l("Mark the selected orders as delivered?"))
     def action_mark_delivered(self, ids: list[str]) -> None:
         self._move(ids, "delivered")
 
-    @action("cancel", "Cancel orders", "Cancel the selected orders?")
+    @action("cancel", _l("Cancel orders"), _l("Cancel the selected orders?"))
     def action_cancel(self, ids: list[str]) -> None:
         self._move(ids, "cancelled")
 
@@ -208,7 +228,8 @@ class OrderItemView(ShopModelView):
     column_list = ("order", "product", "quantity", "price", "subtotal")
     column_searchable_list = EXPORTS["orderitem"].search_columns
     column_filters = EXPORTS["orderitem"].filters
-    column_labels = {"price": "Unit price"}
+    column_labels = {"order": _l("Order"), "product": _l("Product"), "quantity": _l("Quantity"),
+                     "price": _l("Unit price"), "subtotal": _l("Subtotal"), "order.id": _l("Order number")}
     column_formatters = {"order": related("order"), "product": related("product"), "price": money_column,
                          "subtotal": money_column}
     column_sortable_list = ("quantity", "price", "subtotal", ("order", "order.id"), ("product", "product.name"))
@@ -239,14 +260,15 @@ def _not_already_in_cart(form: Any, field: Any) -> None:
     if editing is not None:
         query = query.where(CartItem.id != editing)
     if db.session.scalar(query.limit(1)) is not None:
-        raise ValidationError("This product is already in the customer's cart.")
+        raise ValidationError(_("This product is already in the customer's cart."))
 
 
 class CartItemView(ShopModelView):
     column_list = ("user", "product", "quantity", "subtotal", "added_at")
     column_searchable_list = EXPORTS["cartitem"].search_columns
     column_filters = EXPORTS["cartitem"].filters
-    column_labels = {"user": "Customer", "added_at": "Added"}
+    column_labels = {"user": _l("Customer"), "product": _l("Product"), "quantity": _l("Quantity"),
+                     "subtotal": _l("Subtotal"), "added_at": _l("Added")}
     column_formatters = {"user": related("customer"), "product": related("product"), "subtotal": money_column,
                          "added_at": date_column}
     column_sortable_list = ("quantity", "added_at", "subtotal", ("user", "user.username"))
@@ -256,7 +278,7 @@ class CartItemView(ShopModelView):
     form_ajax_refs = {"user": lookup(Customer, "user", **CUSTOMER_LOOKUP),
                       "product": lookup(Product, "product", **PRODUCT_LOOKUP)}
     form_args = {
-        "user": {"label": "Customer", "validators": [InputRequired()]},
+        "user": {"validators": [InputRequired()]},
         "product": {"validators": [InputRequired(), _not_already_in_cart]},
         "quantity": count(1, 10_000),
     }

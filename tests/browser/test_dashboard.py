@@ -14,7 +14,7 @@ def test_dashboard_renders_its_chart(page, staff_user):
     errors = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     login(page, "staff1", PASSWORD)
-    assert page.locator("#revenue-30d").inner_text().strip() == "75.00"
+    assert page.locator("#revenue-30d").inner_text().strip() == "€75.00"  # English, the shop's EUR
     chart = page.locator("#sales-chart svg")
     assert chart.is_visible()
     box = chart.bounding_box()

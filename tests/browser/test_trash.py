@@ -66,7 +66,7 @@ def test_purge_shows_what_goes_then_removes_it(page, admin_user):
     assert removes.is_visible() and "2 × Brass desk lamp" in removes.inner_text()
     page.click("#purge-button")
     page.wait_for_load_state("networkidle")
-    assert "1 record(s) permanently removed" in page.content()
+    assert "1 record permanently removed" in page.content()
     db.session.expire_all()
     found = select(Order).where(Order.id == order_id).execution_options(include_deleted=True)
     assert db.session.scalars(found).first() is None

@@ -54,7 +54,8 @@ def test_my_account_lists_my_sessions_and_ends_another(app, staff_user, viewer_u
     assert "Firefox 133 on Linux" in section and "198.51.100.7" in section
     assert "Safari 17 on iOS" in section and "203.0.113.5" in section
     assert section.count("this browser") == 1
-    assert "Started (UTC)" in section and "Last seen (UTC)" in section
+    # Times in the employee's own zone (issue 19), so the headings name no zone.
+    assert "<th scope=\"col\">Started</th>" in section and "<th scope=\"col\">Last seen</th>" in section
     (phone_id,) = SESSION_IDS.findall(section)  # only the other session has an End button
     assert db.session.get(UserSession, phone_id).user_agent == SAFARI
     ended = laptop.post("/admin/account/security/sessions/end",

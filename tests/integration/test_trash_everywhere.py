@@ -93,8 +93,8 @@ def test_order_status_actions_refuse_an_order_in_the_trash_and_name_it(client, s
     trashed.soft_delete()
     db.session.commit()
     messages = act(client, "order", action, [live.id, trashed.id])
-    assert f"1 record(s) left unchanged, in the trash: #{trashed.id}. Restore them first." in messages
-    assert f"1 order(s) marked {'paid' if action == 'mark_paid' else 'cancelled'}: #{live.id}." in messages
+    assert f"1 record left unchanged, in the trash: #{trashed.id}. Restore it first." in messages
+    assert f"1 order marked {'paid' if action == 'mark_paid' else 'cancelled'}: #{live.id}." in messages
     assert stored(Order, trashed.id).status == "pending"
 
 
@@ -134,7 +134,7 @@ def test_purging_a_post_never_removes_its_live_comment(client, admin):
     assert "cannot be purged" in confirmation and 'id="purge-button"' not in confirmation
     assert f'<a href="/admin/comment/details/?id={comment.id}">Zed: Still reading</a>' in confirmation
     page = admin.post("/admin/post/purge/", {"id": str(post.id)}, follow_redirects=True)
-    assert f"not removed, because other records still refer to them: #{post.id} (Zesty news)" in page.text
+    assert f"not removed, because other records still refer to it: #{post.id} (Zesty news)" in page.text
     assert stored(Comment, comment.id) is not None and stored(Post, post.id) is not None
 
 
@@ -211,7 +211,7 @@ def test_every_bulk_action_refuses_rows_in_the_trash(client, admin, endpoint, ac
     before = stored(type(record), record.id)
     snapshot = {a.key: getattr(before, a.key) for a in type(record).__mapper__.column_attrs}
     messages = act(client, endpoint, action, [record.id])
-    assert f"1 record(s) left unchanged, in the trash: #{record.id}" in messages
+    assert f"1 record left unchanged, in the trash: #{record.id}" in messages
     after = stored(type(record), record.id)
     assert {a.key: getattr(after, a.key) for a in type(record).__mapper__.column_attrs} == snapshot
 
@@ -329,8 +329,8 @@ def test_refused_rows_are_named_with_the_reason_and_the_others_commit_together(c
     with commits() as seen:
         messages = act(client, "address", "delete", [used, spare, other_spare])
     assert len(seen) == 1
-    assert f"2 record(s) deleted: #{spare} (" in messages
-    assert f"1 record(s) left unchanged: #{used} (Used St 1" in messages and "is used by 1 order" in messages
+    assert f"2 records deleted: #{spare} (" in messages
+    assert f"1 record left unchanged: #{used} (Used St 1" in messages and "is used by 1 order" in messages
     assert stored(Address, used) is not None
     assert stored(Address, spare) is None and stored(Address, other_spare) is None
 
@@ -372,7 +372,7 @@ def test_the_purge_page_lists_everything_removed_nested_and_purges_in_one_transa
     with commits() as seen:
         done = client.post("/admin/order/purge/", data={"csrf_token": csrf_token_from(page),
                                                         "id": [str(i) for i in order_ids]}, follow_redirects=True)
-    assert len(seen) == 1 and "2 record(s) permanently removed" in done.text
+    assert len(seen) == 1 and "2 records permanently removed" in done.text
     assert all(stored(Order, i) is None for i in order_ids) and all(stored(OrderItem, i) is None for i in item_ids)
     kept = db.session.scalars(select(AuditLog.id).where(AuditLog.id.in_(history))).all()
     assert sorted(kept) == sorted(history)  # the history entries stay
@@ -403,7 +403,7 @@ def test_a_purge_racing_a_new_comment_removes_nothing(client, admin):
     db.session.commit()
     first_id, second_id = first.id, second.id
     page = client.get(f"/admin/post/purge/?id={first_id}&id={second_id}").text
-    assert "2 record(s)" in page
+    assert "2 records" in page
 
     def comment(other: Any) -> None:
         other.add(Comment(post_id=second_id, author_name="Late", body="Wait"))
@@ -432,7 +432,7 @@ def test_anonymise_customer_from_the_list(client, admin, admin_user):
     order = f.order(ada, items=[(f.product(), 2, Decimal("9.50"))])
     total = order.total
     messages = act(client, "customer", "anonymise", [ada.id])
-    assert f"1 customer(s) anonymised: #{ada.id} (erased-{ada.id})." in messages
+    assert f"1 customer anonymised: #{ada.id} (erased-{ada.id})." in messages
     assert "Lovelace" not in messages
     for old in ("ada.l", "Lovelace", "ada@example"):
         assert client.get(f"/admin/customer/?search={old}").text.count('name="rowid"') == 0
@@ -464,7 +464,7 @@ def test_a_category_tree_in_the_trash_is_purged_children_first(client, admin):
     page = client.get(f"/admin/category/purge/?id={ids[0]}&id={ids[1]}").text
     done = client.post("/admin/category/purge/", data={"csrf_token": csrf_token_from(page),
                                                        "id": [str(i) for i in ids]}, follow_redirects=True)
-    assert "2 record(s) permanently removed" in done.text
+    assert "2 records permanently removed" in done.text
     assert stored(Category, ids[0]) is None and stored(Category, ids[1]) is None
 
 

@@ -88,7 +88,7 @@ def test_enrolment_shows_a_qr_code_and_the_secret_and_needs_a_right_first_code(c
     assert stored == {recovery_code_hash(code) for code in codes}
     assert not stored & {code.replace("-", "") for code in codes}
     account = client.get("/admin/account/")
-    assert "On: signing in asks for a code" in account.text and "10 unused recovery code(s)" in account.text
+    assert "On: signing in asks for a code" in account.text and "10 unused recovery codes left" in account.text
     assert "shown only this once" not in account.text and codes[0] not in account.text
     # In the employee's history, the secret only as "set".
     entry = db.session.scalars(select(AuditLog).where(AuditLog.entity_type == "TwoFactorCredential")).one()

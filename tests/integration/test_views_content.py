@@ -144,7 +144,7 @@ def test_approve_comments_in_bulk(client, staff):
     response = client.post("/admin/comment/action/", data={
         "csrf_token": csrf_token_from(page.text), "action": "approve", "rowid": [str(first.id), str(second.id)]})
     assert response.status_code == 302
-    assert "2 comment(s) approved." in client.get(response.headers["Location"]).text
+    assert "2 comments approved." in client.get(response.headers["Location"]).text
     db.session.expire_all()
     assert all(db.session.get(Comment, c.id).is_approved for c in (first, second))
 

@@ -406,7 +406,7 @@ def test_every_transition_through_the_bulk_actions(client, staff, shop):
     order = f.order(ada)
     for action, status in (("mark_paid", "paid"), ("mark_shipped", "shipped"), ("mark_delivered", "delivered")):
         page = bulk(client, action, [order])
-        assert f"1 order(s) marked {status}: #{order.id}." in flashes(page)
+        assert f"1 order marked {status}: #{order.id}." in flashes(page)
         assert status_of(order.id) == status
 
 
@@ -414,7 +414,7 @@ def test_every_transition_through_the_bulk_actions(client, staff, shop):
 def test_pending_and_paid_orders_can_be_cancelled(client, staff, shop, start):
     order = f.order(shop[0], status=start)
     page = bulk(client, "cancel", [order])
-    assert f"1 order(s) marked cancelled: #{order.id}." in flashes(page)
+    assert f"1 order marked cancelled: #{order.id}." in flashes(page)
     assert status_of(order.id) == "cancelled"
 
 
@@ -430,7 +430,7 @@ def test_pending_and_paid_orders_can_be_cancelled(client, staff, shop, start):
 def test_invalid_transitions_are_refused_with_the_reason(client, staff, shop, start, action, reason):
     order = f.order(shop[0], status=start)
     page = bulk(client, action, [order])
-    assert f"1 order(s) left unchanged: #{order.id} ({reason})." in flashes(page)
+    assert f"1 order left unchanged: #{order.id} ({reason})." in flashes(page)
     assert "marked" not in flashes(page)
     assert status_of(order.id) == start
 
@@ -441,8 +441,8 @@ def test_mixed_selection_moves_the_valid_ones_and_names_the_others(client, staff
     delivered, cancelled = f.order(ada, status="delivered"), f.order(ada, status="cancelled")
     page = bulk(client, "cancel", [pending, paid, delivered, cancelled])
     messages = flashes(page)
-    assert f"2 order(s) marked cancelled: #{pending.id}, #{paid.id}." in messages
-    assert (f"2 order(s) left unchanged: #{delivered.id} (a delivered order cannot become cancelled); "
+    assert f"2 orders marked cancelled: #{pending.id}, #{paid.id}." in messages
+    assert (f"2 orders left unchanged: #{delivered.id} (a delivered order cannot become cancelled); "
             f"#{cancelled.id} (already cancelled).") in messages
     assert [status_of(o.id) for o in (pending, paid, delivered, cancelled)] == [
         "cancelled", "cancelled", "delivered", "cancelled"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 
 from admin_app.accounts.models import UserSession
@@ -50,12 +51,12 @@ def describe_browser(user_agent: str | None) -> str:
     """"Firefox 133 on Linux" from a User-Agent string; "Unknown browser" when it says nothing
     we know."""
     if not user_agent:
-        return "Unknown browser"
+        return _("Unknown browser")
     browser = next((f"{name} {match.group(1)}" for pattern, name in BROWSERS
                     if (match := pattern.search(user_agent))), None)
     system = next((name for token, name in SYSTEMS if token in user_agent), None)
     if browser and system:
-        return f"{browser} on {system}"
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
     return browser or system or user_agent[:60]
 
 

@@ -25,7 +25,8 @@ import pyotp
 import segno
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
-from markupsafe import Markup
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from sqlalchemy import delete, exists, insert, or_, select, update
 
 from admin_app.accounts.models import Employee, UserSession
@@ -79,7 +80,7 @@ def decrypt_secret(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as error:
-        raise TwoFactorError("The second factor cannot be read with the configured key.") from error
+        raise TwoFactorError(_("The second factor cannot be read with the configured key.")) from error
 
 
 # --- TOTP ---------------------------------------------------------------------------------
@@ -111,8 +112,8 @@ def provisioning_uri(employee: Employee, secret: str) -> str:
 def qr_code_svg(uri: str) -> Markup:
     """The ``otpauth://`` URI as an inline SVG QR code (our CSP allows inline markup; nothing
     is fetched). Dark modules on a white quiet zone, so it scans on the dark themes too."""
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", title="QR code to scan")
-    return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code to scan" ', 1))
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", title=_("QR code to scan"))
+    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{escape(_("QR code to scan"))}" ', 1))
 
 
 def grouped(secret: str) -> str:
@@ -182,7 +183,7 @@ def enrol(employee: Employee, secret: str, code: str, at: datetime | None = None
     secret = normalise_secret(secret)
     step = matching_step(secret, code, at)
     if step is None:
-        raise TwoFactorError("That code does not match: check the time on your phone and type the current code.")
+        raise TwoFactorError(_("That code does not match: check the time on your phone and type the current code."))
     return _store(employee, secret, step)
 
 
@@ -194,7 +195,7 @@ def enrol_without_code(employee: Employee, secret: str) -> list[str]:
 
 def _store(employee: Employee, secret: str, used_step: int | None) -> list[str]:
     if has_two_factor(employee.id):
-        raise TwoFactorError("Two-factor sign-in is already on for this account.")
+        raise TwoFactorError(_("Two-factor sign-in is already on for this account."))
     db.session.add(TwoFactorCredential(user_id=employee.id, employee=employee, secret_encrypted=encrypt_secret(secret),
                                        confirmed_at=utcnow(), last_used_step=used_step))
     codes = new_recovery_codes(employee.id)

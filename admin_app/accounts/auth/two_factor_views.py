@@ -19,6 +19,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, session, url_for
 from flask_admin import Admin, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -62,8 +65,8 @@ from admin_app.extensions import db, limiter
 bp = Blueprint("two_factor", __name__)
 
 ENROLMENT_SECRET = "two_factor_enrolment_secret"  # encrypted: the session cookie is only signed
-WRONG_CODE_MESSAGE = "That code is not valid, or it has been used already."
-EXPIRED_MESSAGE = "Your sign-in took too long. Please sign in again."
+WRONG_CODE_MESSAGE = _l("That code is not valid, or it has been used already.")
+EXPIRED_MESSAGE = _l("Your sign-in took too long. Please sign in again.")
 
 
 def pending_account_key() -> str:
@@ -94,8 +97,10 @@ def verify() -> Response | tuple[str, int]:
             start_session(employee)  # clears the pending sign-in with the rest of the old session
             record_auth_event("login", employee.username)
             if used == "recovery":
-                flash(f"You signed in with a recovery code; {recovery_codes_left(employee.id)} are left. "
-                      "If your phone is lost, ask an admin to reset your second factor.", "warning")
+                flash(ngettext("You signed in with a recovery code; %(num)d is left. If your phone is lost, ask an "
+                               "admin to reset your second factor.",
+                               "You signed in with a recovery code; %(num)d are left. If your phone is lost, ask an "
+                               "admin to reset your second factor.", recovery_codes_left(employee.id)), "warning")
             return redirect(next_url)
         record_failed_guess()
         record_auth_event("two_factor_failed", employee.username)
@@ -170,11 +175,11 @@ class SecurityView(ShopBaseView):
         if not form.validate_on_submit() or not form.session_id.data:
             abort(400)
         if form.session_id.data == current:
-            flash("This is the session you are using: sign out to end it.", "info")
+            flash(_("This is the session you are using: sign out to end it."), "info")
         elif end_session_of(current_user.id, form.session_id.data):
-            flash("The session has been ended: that browser is signed out.", "success")
+            flash(_("The session has been ended: that browser is signed out."), "success")
         else:
-            flash("That session had already ended.", "info")
+            flash(_("That session had already ended."), "info")
         return redirect(url_for("account.index"))
 
     @expose("/sessions/end-others", methods=["POST"])
@@ -246,14 +251,14 @@ class EmployeeSecurityView(ShopBaseView):
             return self._page(employee, form, 400)
         if not current_user.check_password(form.password.data):
             record_failed_guess()
-            form.password.errors.append("This is not your password.")
+            form.password.errors.append(_("This is not your password."))
             return self._page(employee, form, 400)
         if reset_two_factor(employee):
             record_auth_event("two_factor_reset", employee.username)
-            flash(f"The second factor of {employee.username} has been reset and their sessions ended; "
-                  "they set up a new one at their next sign-in.", "success")
+            flash(_("The second factor of %(username)s has been reset and their sessions ended; they set up a "
+                    "new one at their next sign-in.", username=employee.username), "success")
         else:
-            flash(f"{employee.username} has no second factor.", "info")
+            flash(_("%(username)s has no second factor.", username=employee.username), "info")
         return redirect(url_for(".employee", employee_id=employee.id))
 
     @expose("/<employee_id>/end-sessions", methods=["POST"])
@@ -279,6 +284,6 @@ def register_two_factor(app: Flask) -> None:
 
 
 def register_two_factor_views(admin: Admin) -> None:
-    admin.add_view(SecurityView(name="Sign-in security", endpoint="security", url="/admin/account/security"))
-    admin.add_view(EmployeeSecurityView(name="Employee sign-in security", endpoint="employee_security",
+    admin.add_view(SecurityView(name=_l("Sign-in security"), endpoint="security", url="/admin/account/security"))
+    admin.add_view(EmployeeSecurityView(name=_l("Employee sign-in security"), endpoint="employee_security",
                                         url="/admin/employee-security"))

@@ -6,6 +6,8 @@ import logging
 import secrets
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -28,8 +30,8 @@ bp = Blueprint("auth", __name__)
 # The name log processors filter sign-in events by; kept when the package moved.
 log = logging.getLogger("admin_app.auth")
 
-FAILED_LOGIN_MESSAGE = "Invalid username or password."
-LOCKED_OUT_MESSAGE = "Too many failed sign-in attempts. Please wait 15 minutes and try again."
+FAILED_LOGIN_MESSAGE = _l("Invalid username or password.")
+LOCKED_OUT_MESSAGE = _l("Too many failed sign-in attempts. Please wait 15 minutes and try again.")
 _dummy_hashes: dict[str, str] = {}
 
 
@@ -68,17 +70,22 @@ def login() -> Response | str | tuple[str, int]:
         stored = user.password_hash if user is not None and user.password_hash else dummy_hash()
         password_matches = check_password_hash(stored, form.password.data)
         if password_matches and isinstance(user, Employee) and user.is_active:
-            if (next_step := second_step(user, next_url)) is not None:  # a code, or enrolment first
-                record_auth_event("password_accepted", user.username)
-                return next_step
-            start_session(user)
-            record_auth_event("login", user.username)
-            return redirect(next_url)
+            return password_accepted(user, next_url)
         record_failed_guess()
         record_auth_event("login_failed", form.username.data)
-        flash(FAILED_LOGIN_MESSAGE, "danger")
+        flash(str(FAILED_LOGIN_MESSAGE), "danger")
         return render_template("auth/login.html", form=form, next=next_url), 200
     return render_template("auth/login.html", form=form, next=next_url), 400 if form.errors else 200
+
+
+def password_accepted(user: Employee, next_url: str) -> Response:
+    """The second step when the employee has one (a code, or enrolment first), else signed in."""
+    if (next_step := second_step(user, next_url)) is not None:
+        record_auth_event("password_accepted", user.username)
+        return next_step
+    start_session(user)
+    record_auth_event("login", user.username)
+    return redirect(next_url)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -86,7 +93,7 @@ def logout() -> Response:
     if current_user.is_authenticated:
         record_auth_event("logout", current_user.username)
     end_session()
-    flash("You have been signed out.", "info")
+    flash(_("You have been signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -100,19 +107,19 @@ def too_many_attempts(error: Exception) -> tuple[str, int]:
     throttled password check on "My account", a page saying why."""
     if request.endpoint == "auth.login":
         record_auth_event("lockout", (request.form.get("username") or "").strip())
-        flash(LOCKED_OUT_MESSAGE, "danger")
+        flash(str(LOCKED_OUT_MESSAGE), "danger")
         return render_template("auth/login.html", form=LoginForm(), next=safe_next_url(request.values.get("next"))), 429
     if request.endpoint == "account.index":
         record_auth_event("lockout", current_user.username if current_user.is_authenticated else "")
-        return render_template("errors/error.html", code=429, title="Too many wrong passwords",
-                               message="The current password was typed wrongly too often. Please wait 15 minutes "
-                                       "and try again; your password has not been changed."), 429
-    return render_template("errors/error.html", code=429, title="Too many requests",
-                           message="Too many requests. Please slow down and try again shortly."), 429
+        return render_template("errors/error.html", code=429, title=_("Too many wrong passwords"),
+                               message=_("The current password was typed wrongly too often. Please wait 15 minutes "
+                                         "and try again; your password has not been changed.")), 429
+    return render_template("errors/error.html", code=429, title=_("Too many requests"),
+                           message=_("Too many requests. Please slow down and try again shortly.")), 429
 
 
 def register_login_manager() -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message = _l("Please sign in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
