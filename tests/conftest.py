@@ -21,7 +21,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, close_all_sessions
 
 from admin_app import create_app
 from admin_app.accounts.models import Employee
@@ -144,6 +144,9 @@ def extra_app(app: Flask) -> Iterator[Any]:
         return made[-1]
 
     yield build
+    # Sessions of theirs still open anywhere (a test client's request context, a user object
+    # kept in ``g``) hold connections their engines' dispose() cannot reach: close them all.
+    close_all_sessions()
     for other in made:
         with other.app_context():
             _db.session.remove()
