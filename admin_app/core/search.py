@@ -11,10 +11,15 @@ command line's export) all keep the first ``MAX_SEARCH_TERMS`` words within
 Conditions through a many-to-one link (``user.username``) are matched on the target's
 *table* columns: a reference always loads, in the trash or not (``core.soft_delete``), so
 orders of a customer in the trash are still found by that customer's name.
+
+A column marked ``info={"search": NORMALISED}`` holds :func:`normalise` of its row's text
+(kept by the models on every write path); a word is matched against it normalised the same
+way, so "emile" finds "Émile" and "OBRIEN" finds "O'Brien" on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
 
+NORMALISED = "normalised"  # the ``info["search"]`` of a column holding normalised text
 MAX_SEARCH_TERMS = 10
 MAX_SEARCH_CHARS = 200
 
@@ -69,6 +75,14 @@ def limit_search(text: str | None) -> LimitedSearch:
     return LimitedSearch(" ".join(kept), dropped)
 
 
+def normalise(*texts: str | None) -> str:
+    """The one form both a searched text and a search word are compared in: Unicode NFKD,
+    combining marks removed, case-folded, only letters, digits and single spaces kept."""
+    decomposed = unicodedata.normalize("NFKD", " ".join(t for t in texts if t))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join("".join(c for c in folded if c.isalnum() or c.isspace()).split())
+
+
 def _like(column: Any, pattern: str) -> ColumnElement[bool]:
     # SQLite's LIKE already ignores (ASCII) case, and is faster without ilike's lower() (bench/README.md).
     if db.engine.dialect.name == "sqlite":
@@ -100,8 +114,17 @@ def _through_links(model: Any, links: Sequence[str], condition: Any) -> ColumnEl
     return match
 
 
-def _any_like(names: Sequence[str], pattern: str) -> Any:
-    return lambda target, linked: or_(*(_like(_attribute(target, name, linked), pattern) for name in names))
+def _matches(column: Any, word: str, pattern: str) -> ColumnElement[bool]:
+    """``column`` holds ``word``: a normalised column the normalised word (plain LIKE: both are
+    case-folded already, and PostgreSQL's trigram index serves it), any other the pattern."""
+    if column.info.get("search") != NORMALISED:
+        return _like(column, pattern)
+    key = normalise(word)
+    return column.like(f"%{key}%") if key else false()
+
+
+def _any_like(names: Sequence[str], word: str, pattern: str) -> Any:
+    return lambda target, linked: or_(*(_matches(_attribute(target, name, linked), word, pattern) for name in names))
 
 
 def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement[bool]:
@@ -119,8 +142,8 @@ def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement
             if number is not None:
                 alternatives.append(getattr(model, name) == number)
         else:
-            alternatives.append(_like(getattr(model, name), pattern))
-    alternatives += [_through_links(model, links, _any_like(names, pattern)) for links, names in related.items()]
+            alternatives.append(_matches(getattr(model, name), word, pattern))
+    alternatives += [_through_links(model, links, _any_like(names, word, pattern)) for links, names in related.items()]
     return or_(*alternatives) if alternatives else false()
 
 

@@ -269,6 +269,7 @@ class ShopModelView(RoleAccessMixin, ModelView):
     edit_template = "admin/shop_edit.html"
     details_template = "admin/shop_details.html"
     list_template = "admin/shop_list.html"
+    search_hint: Any = None  # the search box's placeholder in words (Flask-Admin would list field names)
 
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
         # Ajax look-ups leave deleted records out themselves (validators.LookupLoader).
@@ -276,6 +277,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
         # The columns every model has, labelled once (Flask-Admin would show "Version Id").
         self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
         super().__init__(model, *args, **kwargs)
+
+    def search_placeholder(self) -> str | None:
+        return str(self.search_hint) if self.search_hint else super().search_placeholder()
 
     # Buttons follow the role, and the same check guards the URLs in _handle_view.
     @property
