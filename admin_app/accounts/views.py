@@ -120,6 +120,8 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
 
     column_list = ("username", "full_name", "email", "role", "is_active", "department", "created_at")
     column_searchable_list = EXPORTS["employee"].search_columns
+    column_choices = {"role": choices(ROLES)}  # the role filter is a select of labels
+    quick_filters = ("role", "is_active")
     search_hint = _l("Name, username or email")
     column_filters = EXPORTS["employee"].filters
     # Their second factor and sessions (admin_app.accounts.auth.two_factor_views).
@@ -183,6 +185,8 @@ class CustomerView(UserFieldsMixin, ShopModelView):
 
     column_list = ("username", "full_name", "email", "loyalty_points", "created_at")
     column_searchable_list = EXPORTS["customer"].search_columns
+    date_presets = ("created_at",)
+    quick_filters = ("created_at",)
     search_hint = _l("Name, username or email")
     column_filters = EXPORTS["customer"].filters
     column_details_list = ("username", "first_name", "last_name", "email", "loyalty_points", "addresses",

@@ -114,17 +114,16 @@ def _through_links(model: Any, links: Sequence[str], condition: Any) -> ColumnEl
     return match
 
 
-def _matches(column: Any, word: str, pattern: str) -> ColumnElement[bool]:
-    """``column`` holds ``word``: a normalised column the normalised word (plain LIKE: both are
-    case-folded already, and PostgreSQL's trigram index serves it), any other the pattern."""
+def _matches(column: Any, key: str, pattern: str) -> ColumnElement[bool]:
+    """``column`` holds the word: a normalised column its normalised ``key`` (plain LIKE: both
+    are case-folded already, and PostgreSQL's trigram index serves it), any other ``pattern``."""
     if column.info.get("search") != NORMALISED:
         return _like(column, pattern)
-    key = normalise(word)
     return column.like(f"%{key}%") if key else false()
 
 
-def _any_like(names: Sequence[str], word: str, pattern: str) -> Any:
-    return lambda target, linked: or_(*(_matches(_attribute(target, name, linked), word, pattern) for name in names))
+def _any_like(names: Sequence[str], key: str, pattern: str) -> Any:
+    return lambda target, linked: or_(*(_matches(_attribute(target, name, linked), key, pattern) for name in names))
 
 
 def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement[bool]:
@@ -133,6 +132,9 @@ def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement
     pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # wildcards literal
     alternatives: list[Any] = []
     related: dict[tuple[str, ...], list[str]] = {}
+    numbered = any("." not in path and isinstance(getattr(model, path).type, (Integer, Numeric)) for path in columns)
+    # On a list searched by number (orders), a whole number is that number, not digits in a person's key.
+    key = "" if number is not None and numbered else normalise(word)
     for path in columns:
         *links, name = path.split(".")
         if links:
@@ -142,8 +144,8 @@ def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement
             if number is not None:
                 alternatives.append(getattr(model, name) == number)
         else:
-            alternatives.append(_matches(getattr(model, name), word, pattern))
-    alternatives += [_through_links(model, links, _any_like(names, word, pattern)) for links, names in related.items()]
+            alternatives.append(_matches(getattr(model, name), key, pattern))
+    alternatives += [_through_links(model, links, _any_like(names, key, pattern)) for links, names in related.items()]
     return or_(*alternatives) if alternatives else false()
 
 
