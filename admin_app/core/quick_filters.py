@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import request, url_for
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterNotEqual
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -89,10 +89,10 @@ class Group:
     choices: tuple[Choice, ...]
 
 
-def _filter_for(view: Any, name: str) -> tuple[int, Any] | None:
-    """The "equals" (or period) filter of column ``name`` and its index in the list's URL."""
+def _filter_for(view: Any, name: str, kind: type | None = None) -> tuple[int, Any] | None:
+    """The "equals" (or period, or ``kind``) filter of column ``name`` and its index in the list's URL."""
     key, label = name.rsplit(".", 1)[-1], str(view.get_column_name(name))
-    kind = DatePresetFilter if name in view.date_presets else FilterEqual
+    kind = kind or (DatePresetFilter if name in view.date_presets else FilterEqual)
     for index, flt in enumerate(adapter.active_filters(view)):
         if isinstance(flt, kind) and getattr(flt.column, "key", None) == key and str(flt.name) == label:
             return index, flt
@@ -112,14 +112,17 @@ def filter_url(view: Any, values: dict[int, str], keep_current: bool = True) -> 
                    **({"search": search} if search else {}), **args)
 
 
-def url_with(view: Any, **values: str) -> str:
+def url_with(view: Any, exclude: dict[str, str] | None = None, **values: str) -> str:
     """The list's URL showing the rows whose column (by name) has each value (a preset code
-    for a date column); for links from other pages, such as the dashboard's figures."""
+    for a date column), and not the values ``exclude`` names; for links from other pages,
+    such as the dashboard's figures."""
+    wanted = [(name, value, None) for name, value in values.items()]
+    wanted += [(name, value, FilterNotEqual) for name, value in (exclude or {}).items()]
     by_index = {}
-    for name, value in values.items():
-        found = _filter_for(view, name)
+    for name, value, kind in wanted:
+        found = _filter_for(view, name, kind)
         if found is None:
-            raise LookupError(f"{view.endpoint} has no one-click filter on {name}")
+            raise LookupError(f"{view.endpoint} has no filter for {name}")
         by_index[found[0]] = value
     return filter_url(view, by_index, keep_current=False)
 

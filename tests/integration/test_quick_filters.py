@@ -147,3 +147,20 @@ def test_dashboard_status_figure_links_to_exactly_the_orders_it_counts(client, a
     link = re.search(r'<a href="([^"]+)"><span class="badge badge-status badge-light">Pending</span></a> (\d+)', page)
     assert link and link.group(2) == "2", page
     assert listed(client, html.unescape(link.group(1))) == set(counted)
+
+
+def test_dashboard_period_figures_link_to_exactly_the_rows_they_count(client, admin):
+    counted = orders_at(timedelta(days=2), timedelta(days=20))
+    orders_at(timedelta(days=3), status="cancelled")
+    orders_at(timedelta(days=35))
+    joined = f.customer()
+    earlier = f.customer()
+    earlier.created_at = utcnow() - timedelta(days=40)
+    db.session.commit()
+    page = client.get("/admin/").text
+    orders = re.search(r'id="orders-30d"><a href="([^"]+)">(\d+)</a>', page)
+    assert orders and orders.group(2) == "2", page
+    assert listed(client, html.unescape(orders.group(1))) == set(counted)
+    customers = re.search(r'id="new-customers"><a href="([^"]+)">(\d+)</a>', page)
+    in_period = listed(client, html.unescape(customers.group(1)))
+    assert len(in_period) == int(customers.group(2)) and joined.id in in_period and earlier.id not in in_period
