@@ -99,7 +99,9 @@ def test_migration_fills_the_key_of_existing_rows(empty_database_url):  # noqa: 
             indexes = connection.scalars(text(
                 "SELECT indexname FROM pg_indexes WHERE tablename = 'users'" if db.engine.dialect.name ==
                 "postgresql" else "SELECT name FROM sqlite_master WHERE tbl_name = 'users'")).all()
-        assert "ix_users_search_key" in indexes and "ix_users_search_key_trgm" in indexes, indexes
+        assert "ix_users_search_key" in indexes, indexes
+        if db.engine.dialect.name == "postgresql":
+            assert "ix_users_search_key_trgm" in indexes, indexes
         assert "ix_users_search_key" in _plan("SELECT id FROM users WHERE search_key LIKE '%obrien%'")
         downgrade(directory=directory, revision="0011")
         with db.engine.connect() as connection:
