@@ -99,17 +99,23 @@ def _filter_for(view: Any, name: str, kind: type | None = None) -> tuple[int, An
     return None
 
 
+def _chosen(view: Any, values: dict[int, str], keep_current: bool) -> list[tuple[int, str]]:
+    """The filters (index, value) a link sets: ``values`` over the ones now set, if kept."""
+    current = [(index, value) for index, _name, value in adapter.list_extra_args(view).filters or ()]
+    chosen = [(i, v) for i, v in current if i not in values] if keep_current else []
+    return chosen + [(i, v) for i, v in values.items() if v != ALL]
+
+
 def filter_url(view: Any, values: dict[int, str], keep_current: bool = True) -> str:
     """The list's URL with the filters ``values`` (index → value; ``ALL`` clears one), keeping
     the search and the other filters now set."""
-    current = [(index, value) for index, _name, value in adapter.list_extra_args(view).filters or ()]
-    chosen = [(i, v) for i, v in current if i not in values] if keep_current else []
-    chosen += [(i, v) for i, v in values.items() if v != ALL]
     filters = adapter.active_filters(view)
-    args = {f"flt{n}_{view.get_filter_arg(i, filters[i])}": v for n, (i, v) in enumerate(chosen)}
+    args = {f"flt{n}_{view.get_filter_arg(i, filters[i])}": v
+            for n, (i, v) in enumerate(_chosen(view, values, keep_current))}
     search = request.args.get("search") if keep_current else None
-    return url_for(".index_view" if keep_current else f"{view.endpoint}.index_view",
-                   **({"search": search} if search else {}), **args)
+    if search:
+        args["search"] = search
+    return url_for(".index_view" if keep_current else f"{view.endpoint}.index_view", **args)
 
 
 def url_with(view: Any, exclude: dict[str, str] | None = None, **values: str) -> str:

@@ -126,26 +126,42 @@ def _any_like(names: Sequence[str], key: str, pattern: str) -> Any:
     return lambda target, linked: or_(*(_matches(_attribute(target, name, linked), key, pattern) for name in names))
 
 
-def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement[bool]:
+def _is_number(model: Any, path: str) -> bool:
+    return "." not in path and isinstance(getattr(model, path).type, (Integer, Numeric))
+
+
+def _direct_clause(model: Any, name: str, number: int | None, key: str, pattern: str) -> Any:
+    if not _is_number(model, name):
+        return _matches(getattr(model, name), key, pattern)
+    # A whole number matches exactly: order 12 does not find orders 112 and 1203.
+    return getattr(model, name) == number if number is not None else None
+
+
+def _as_number(word: str) -> int | None:
     # Up to 18 digits always fits a BIGINT: never an out-of-range bind on either database.
-    number = int(word) if word.isascii() and word.isdigit() and len(word) <= 18 else None
-    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # wildcards literal
-    alternatives: list[Any] = []
+    return int(word) if word.isascii() and word.isdigit() and len(word) <= 18 else None
+
+
+def _by_link(columns: Sequence[str]) -> dict[tuple[str, ...], list[str]]:
+    """The dotted columns' names grouped by the links that reach them."""
     related: dict[tuple[str, ...], list[str]] = {}
-    numbered = any("." not in path and isinstance(getattr(model, path).type, (Integer, Numeric)) for path in columns)
-    # On a list searched by number (orders), a whole number is that number, not digits in a person's key.
-    key = "" if number is not None and numbered else normalise(word)
     for path in columns:
         *links, name = path.split(".")
         if links:
             related.setdefault(tuple(links), []).append(name)
-        elif isinstance(getattr(model, name).type, (Integer, Numeric)):
-            # A whole number matches exactly: order 12 does not find orders 112 and 1203.
-            if number is not None:
-                alternatives.append(getattr(model, name) == number)
-        else:
-            alternatives.append(_matches(getattr(model, name), key, pattern))
-    alternatives += [_through_links(model, links, _any_like(names, key, pattern)) for links, names in related.items()]
+    return related
+
+
+def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement[bool]:
+    number = _as_number(word)
+    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # wildcards literal
+    # On a list searched by number (orders), a whole number is that number, not digits in a person's key.
+    numbered = number is not None and any(_is_number(model, path) for path in columns)
+    key = "" if numbered else normalise(word)
+    alternatives = [_direct_clause(model, path, number, key, pattern) for path in columns if "." not in path]
+    alternatives += [_through_links(model, links, _any_like(names, key, pattern))
+                     for links, names in _by_link(columns).items()]
+    alternatives = [clause for clause in alternatives if clause is not None]
     return or_(*alternatives) if alternatives else false()
 
 

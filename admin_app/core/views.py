@@ -447,6 +447,11 @@ class ShopModelView(RoleAccessMixin, ModelView):
             filters.append(DeletedFilter(self.model.deleted_at))
         return filters or None
 
+    def get_invalid_value_msg(self, value: str, filter: Any) -> str:
+        # Choice filters refuse any other value, and the message goes into the session
+        # cookie: a long one (a hostile URL) would overflow it.
+        return super().get_invalid_value_msg(value if len(value) <= 80 else value[:79] + "…", filter)
+
     def quick_filter_groups(self) -> list[Any]:
         return quick_filter_groups(self)
 
