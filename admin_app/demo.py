@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, insert, select, text
 
-from admin_app.accounts.models import Address, User
+from admin_app.accounts.models import Address, User, search_key
 from admin_app.catalog.models import Category, Product
 from admin_app.content.models import Comment, Post, Tag, post_tags
 from admin_app.core.models import utcnow
@@ -234,10 +234,11 @@ class _DemoData:
                                      country=country, is_default=n == 0, created_at=created, updated_at=created))
             own.append(address_id)
         self.addresses_of.append(own)
-        return dict(id=cid, type="customer", username=username, email=f"{username}@example.com",
-                    password_hash=None, first_name=first if cid % 50 else None,
-                    last_name=last if cid % 50 else None, preferences={},
-                    loyalty_points=rng.randint(0, 5_000), created_at=created, updated_at=created)
+        row = dict(id=cid, type="customer", username=username, email=f"{username}@example.com",
+                   password_hash=None, first_name=first if cid % 50 else None,
+                   last_name=last if cid % 50 else None, preferences={},
+                   loyalty_points=rng.randint(0, 5_000), created_at=created, updated_at=created)
+        return row | {"search_key": search_key(row)}  # a bulk insert passes no ORM event
 
     def employees(self) -> None:
         """A few employees write the blog; they have no password, so they cannot log in."""
@@ -248,10 +249,11 @@ class _DemoData:
             eid = self.sizes.customers + 1 + n
             self.employee_ids.append(eid)
             username = f"{first}.{last}".lower()
-            rows.append(dict(id=eid, type="employee", username=username, email=f"{username}@shop.example",
-                             password_hash=None, first_name=first, last_name=last, preferences={},
-                             role=role, is_active=True, department="Content",
-                             created_at=long_ago, updated_at=long_ago))
+            row = dict(id=eid, type="employee", username=username, email=f"{username}@shop.example",
+                       password_hash=None, first_name=first, last_name=last, preferences={},
+                       role=role, is_active=True, department="Content",
+                       created_at=long_ago, updated_at=long_ago)
+            rows.append(row | {"search_key": search_key(row)})
         self.insert("employees", User.__table__, iter(rows))
 
     def orders(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from admin_app.accounts.models import Address, Customer, User
+from admin_app.accounts.models import Address, Customer, User, search_key
 from admin_app.audit.models import AuditLog
 from admin_app.audit.services import current_actor
 from admin_app.content.models import Comment
@@ -71,7 +71,8 @@ def anonymise_customer(customer: Customer) -> AuditLog:
     name = placeholder(customer)
     session.execute(update(User).where(User.id == customer.id).values(
         username=name, email=f"{name}@erased.example", first_name=None, last_name=None, password_hash=None,
-        preferences={}, **_bump(User)).execution_options(synchronize_session=False))
+        search_key=search_key({"username": name, "email": f"{name}@erased.example"}), preferences={},
+        **_bump(User)).execution_options(synchronize_session=False))
     session.execute(update(Address).where(Address.user_id == customer.id).values(
         street=ERASED, city=ERASED, state="", zip_code="-", country=ERASED, **_bump(Address))
         .execution_options(synchronize_session=False))

@@ -17,7 +17,7 @@ EXPORTS = register_exports({
             col(_l("First name"), "first_name"), col(_l("Last name"), "last_name"),
             col(_l("Loyalty points"), "loyalty_points", "int"), CREATED,
         ),
-        search_columns=("username", "email", "first_name", "last_name"),
+        search_columns=("search_key",),  # names, username and email, normalised
         filters=("full_name", "loyalty_points", "created_at"),
         default_sort=NEWEST_FIRST,
     ),
@@ -29,7 +29,7 @@ EXPORTS = register_exports({
             col(_l("Country"), "country"),
             col(_l("Default"), "is_default", "bool"), CREATED,
         ),
-        search_columns=("street", "city", "zip_code", "country"),
+        search_columns=("street", "city", "zip_code", "country", "user.search_key"),
         filters=("city", "country", "is_default"),
         default_sort=NEWEST_FIRST,
     ),
@@ -41,7 +41,7 @@ EXPORTS = register_exports({
             col(_l("Email"), "email"), col(_l("Role"), "role"), col(_l("Active"), "is_active", "bool"),
             col(_l("Department"), "department"), CREATED,
         ),
-        search_columns=("username", "email", "first_name", "last_name"),
+        search_columns=("search_key",),  # names, username and email, normalised
         filters=("role", "is_active", "department", "created_at"),
         default_sort=(("created_at", True),),
     ),

@@ -50,6 +50,7 @@ from admin_app.core.models import (
     live_index,
     utcnow,
 )
+from admin_app.core.search import NORMALISED, normalise
 from admin_app.core.security import ROLES
 from admin_app.extensions import db
 
@@ -73,6 +74,10 @@ class User(TimestampMixin, VersionedMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     first_name: Mapped[str | None] = mapped_column(String(50))
     last_name: Mapped[str | None] = mapped_column(String(50))
+    # What the lists search a person by: names, username and email normalised (core.search), kept
+    # by :func:`_keep_search_key` for the ORM and by :func:`search_key` in bulk writes.
+    search_key: Mapped[str] = mapped_column(String(300), nullable=False, server_default="",
+                                            info={"search": NORMALISED})
     # ``default=dict`` is called per row: no dict shared between users. Deferred: only the
     # signed-in employee's are needed (loaded with them, see accounts.auth.session), and lists that
     # show customers would otherwise decode and track a dict per row.
@@ -92,6 +97,7 @@ class User(TimestampMixin, VersionedMixin, db.Model):
         CheckConstraint(f"role IS NULL OR role IN {ROLES!r}", name="role_allowed"),
         CheckConstraint("loyalty_points IS NULL OR loyalty_points >= 0", name="loyalty_points_non_negative"),
         Index("ix_users_type_created_at", "type", "created_at"),
+        Index("ix_users_search_key", "search_key"),
     )
 
     def set_password(self, password: str) -> None:
@@ -124,6 +130,25 @@ class User(TimestampMixin, VersionedMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} {self.username!r}>"
+
+
+SEARCHED_FIELDS = ("first_name", "last_name", "username", "email")
+
+
+def search_key(values: Any) -> str:
+    """``users.search_key`` of a person given as a mapping (a bulk row) or a ``User``."""
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    return normalise(*(get(name) for name in SEARCHED_FIELDS))
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_search_key(session: Session, flush_context: Any, instances: Any) -> None:
+    """Every ORM write of a person (form, CLI, plain code) keeps their search key current."""
+    for record in (*session.new, *session.dirty):
+        if isinstance(record, User):
+            key = search_key(record)
+            if record.search_key != key:
+                record.search_key = key
 
 
 @event.listens_for(User, "before_insert", propagate=True)

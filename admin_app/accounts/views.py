@@ -120,6 +120,9 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
 
     column_list = ("username", "full_name", "email", "role", "is_active", "department", "created_at")
     column_searchable_list = EXPORTS["employee"].search_columns
+    column_choices = {"role": choices(ROLES)}  # the role filter is a select of labels
+    quick_filters = ("role", "is_active")
+    search_hint = _l("Name, username or email")
     column_filters = EXPORTS["employee"].filters
     # Their second factor and sessions (admin_app.accounts.auth.two_factor_views).
     column_extra_row_actions = [EndpointLinkRowAction("fa fa-shield", "employee_security.employee",
@@ -182,6 +185,9 @@ class CustomerView(UserFieldsMixin, ShopModelView):
 
     column_list = ("username", "full_name", "email", "loyalty_points", "created_at")
     column_searchable_list = EXPORTS["customer"].search_columns
+    date_presets = ("created_at",)
+    quick_filters = ("created_at",)
+    search_hint = _l("Name, username or email")
     column_filters = EXPORTS["customer"].filters
     column_details_list = ("username", "first_name", "last_name", "email", "loyalty_points", "addresses",
                            "created_at", "updated_at")
@@ -255,6 +261,7 @@ class CustomerView(UserFieldsMixin, ShopModelView):
 class AddressView(ShopModelView):
     column_list = ("user", "street", "zip_code", "city", "country", "is_default")
     column_searchable_list = EXPORTS["address"].search_columns
+    search_hint = _l("Street, city, ZIP code, country or customer name")
     column_filters = EXPORTS["address"].filters
     column_labels = {"user": _l("Customer"), **ADDRESS_LABELS}
     column_formatters = {"user": related("customer"), "is_default": yes_no_column}

@@ -93,7 +93,7 @@ __all__ = [
 # flush that changes only them is not a change anyone made.
 # Bookkeeping, not changes anyone made: items_subtotal follows the order's items, whose own
 # entries say what changed.
-IGNORED_FIELDS = frozenset({"updated_at", "version_id", "items_subtotal"})
+IGNORED_FIELDS = frozenset({"updated_at", "version_id", "items_subtotal", "search_key"})  # derived, kept by the models
 # Not repeated in a "create" entry: the entry has its own timestamp.
 IGNORED_ON_CREATE = IGNORED_FIELDS | {"created_at"}
 # Attribute names whose values must never reach the log (password_hash, API secrets...):

@@ -33,6 +33,8 @@ POST_LOOKUP = {"fields": (Post.title,), "placeholder": _l("Type a post title"), 
 class PostView(ShopModelView):
     column_list = ("title", "author", "status", "category", "published_at", "created_at")
     column_searchable_list = EXPORTS["post"].search_columns
+    column_choices = {"status": choices(POST_STATUSES)}  # the status filter is a select of labels
+    quick_filters = ("status",)
     column_filters = EXPORTS["post"].filters
     column_details_list = ("title", "author", "status", "category", "tags", "content", "published_at",
                            "created_at", "updated_at")
@@ -64,6 +66,7 @@ class PostView(ShopModelView):
 class CommentView(ShopModelView):
     column_list = ("post", "author_name", "body", "is_approved", "created_at")
     column_searchable_list = EXPORTS["comment"].search_columns
+    quick_filters = ("is_approved",)
     column_filters = EXPORTS["comment"].filters
     column_labels = {"post": _l("Post"), "user": _l("Signed-in customer"), "author_name": _l("Author"),
                      "body": _l("Comment"),

@@ -11,10 +11,15 @@ command line's export) all keep the first ``MAX_SEARCH_TERMS`` words within
 Conditions through a many-to-one link (``user.username``) are matched on the target's
 *table* columns: a reference always loads, in the trash or not (``core.soft_delete``), so
 orders of a customer in the trash are still found by that customer's name.
+
+A column marked ``info={"search": NORMALISED}`` holds :func:`normalise` of its row's text
+(kept by the models on every write path); a word is matched against it normalised the same
+way, so "emile" finds "Émile" and "OBRIEN" finds "O'Brien" on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.extensions import db
 
+NORMALISED = "normalised"  # the ``info["search"]`` of a column holding normalised text
 MAX_SEARCH_TERMS = 10
 MAX_SEARCH_CHARS = 200
 
@@ -69,6 +75,14 @@ def limit_search(text: str | None) -> LimitedSearch:
     return LimitedSearch(" ".join(kept), dropped)
 
 
+def normalise(*texts: str | None) -> str:
+    """The one form both a searched text and a search word are compared in: Unicode NFKD,
+    combining marks removed, case-folded, only letters, digits and single spaces kept."""
+    decomposed = unicodedata.normalize("NFKD", " ".join(t for t in texts if t))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join("".join(c for c in folded if c.isalnum() or c.isspace()).split())
+
+
 def _like(column: Any, pattern: str) -> ColumnElement[bool]:
     # SQLite's LIKE already ignores (ASCII) case, and is faster without ilike's lower() (bench/README.md).
     if db.engine.dialect.name == "sqlite":
@@ -100,27 +114,54 @@ def _through_links(model: Any, links: Sequence[str], condition: Any) -> ColumnEl
     return match
 
 
-def _any_like(names: Sequence[str], pattern: str) -> Any:
-    return lambda target, linked: or_(*(_like(_attribute(target, name, linked), pattern) for name in names))
+def _matches(column: Any, key: str, pattern: str) -> ColumnElement[bool]:
+    """``column`` holds the word: a normalised column its normalised ``key`` (plain LIKE: both
+    are case-folded already, and PostgreSQL's trigram index serves it), any other ``pattern``."""
+    if column.info.get("search") != NORMALISED:
+        return _like(column, pattern)
+    return column.like(f"%{key}%") if key else false()
 
 
-def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement[bool]:
+def _any_like(names: Sequence[str], key: str, pattern: str) -> Any:
+    return lambda target, linked: or_(*(_matches(_attribute(target, name, linked), key, pattern) for name in names))
+
+
+def _is_number(model: Any, path: str) -> bool:
+    return "." not in path and isinstance(getattr(model, path).type, (Integer, Numeric))
+
+
+def _direct_clause(model: Any, name: str, number: int | None, key: str, pattern: str) -> Any:
+    if not _is_number(model, name):
+        return _matches(getattr(model, name), key, pattern)
+    # A whole number matches exactly: order 12 does not find orders 112 and 1203.
+    return getattr(model, name) == number if number is not None else None
+
+
+def _as_number(word: str) -> int | None:
     # Up to 18 digits always fits a BIGINT: never an out-of-range bind on either database.
-    number = int(word) if word.isascii() and word.isdigit() and len(word) <= 18 else None
-    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # wildcards literal
-    alternatives: list[Any] = []
+    return int(word) if word.isascii() and word.isdigit() and len(word) <= 18 else None
+
+
+def _by_link(columns: Sequence[str]) -> dict[tuple[str, ...], list[str]]:
+    """The dotted columns' names grouped by the links that reach them."""
     related: dict[tuple[str, ...], list[str]] = {}
     for path in columns:
         *links, name = path.split(".")
         if links:
             related.setdefault(tuple(links), []).append(name)
-        elif isinstance(getattr(model, name).type, (Integer, Numeric)):
-            # A whole number matches exactly: order 12 does not find orders 112 and 1203.
-            if number is not None:
-                alternatives.append(getattr(model, name) == number)
-        else:
-            alternatives.append(_like(getattr(model, name), pattern))
-    alternatives += [_through_links(model, links, _any_like(names, pattern)) for links, names in related.items()]
+    return related
+
+
+def _word_clause(model: Any, columns: Sequence[str], word: str) -> ColumnElement[bool]:
+    number = _as_number(word)
+    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # wildcards literal
+    # On a list searched by number (orders), a whole number is that number, not digits in a person's key.
+    numbered = number is not None and any(_is_number(model, path) for path in columns)
+    key = "" if numbered else normalise(word)
+    alternatives = [_direct_clause(model, path, number, key, pattern) for path in columns if "." not in path]
+    alternatives += [_through_links(model, links, _any_like(names, key, pattern))
+                     for links, names in _by_link(columns).items()]
+    alternatives = [clause for clause in alternatives if clause is not None]
     return or_(*alternatives) if alternatives else false()
 
 

@@ -18,13 +18,13 @@ from admin_app.core.models import SoftDeleteMixin
 
 
 class DeletedFilter(BaseSQLAFilter):
-    """The "Deleted" filter: show only deleted rows, or every row."""
+    """The "Deleted" filter: show only deleted rows, or every row (the list's Live / In the
+    trash / All switch sets it, core.quick_filters)."""
 
     ONLY, ALL = "only", "all"
 
     def __init__(self, column: Any) -> None:
-        super().__init__(column, _l("Deleted"), options=((self.ONLY, _l("Deleted only")),
-                                                         (self.ALL, _l("All, with deleted"))))
+        super().__init__(column, _l("Deleted"), options=((self.ONLY, _l("In the trash")), (self.ALL, _l("All"))))
 
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
         if value == self.ONLY:

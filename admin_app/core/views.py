@@ -48,6 +48,7 @@ from admin_app.core.export_specs import EXPORTS
 from admin_app.core.fields import ShopFilterConverter, ShopModelConverter
 from admin_app.core.i18n import format_number
 from admin_app.core.models import MAX_INTEGER, DataRuleError, utcnow
+from admin_app.core.quick_filters import DatePresetFilter, quick_filter_groups
 from admin_app.core.search import limit_search, search_clause
 from admin_app.core.security import ROLES, is_same_site_path
 from admin_app.core.soft_delete import in_the_trash, parts_in_the_trash, trashed_whole
@@ -269,6 +270,10 @@ class ShopModelView(RoleAccessMixin, ModelView):
     edit_template = "admin/shop_edit.html"
     details_template = "admin/shop_details.html"
     list_template = "admin/shop_list.html"
+    search_hint: Any = None  # the search box's placeholder in words (Flask-Admin would list field names)
+    date_presets: tuple[str, ...] = ()  # date columns filtered by period (core.quick_filters)
+    quick_filters: tuple[str, ...] = ()  # columns whose choices are links above the list
+    quick_filter_counts: tuple[str, ...] = ()  # of those, the indexed ones shown with counts
 
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
         # Ajax look-ups leave deleted records out themselves (validators.LookupLoader).
@@ -276,6 +281,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
         # The columns every model has, labelled once (Flask-Admin would show "Version Id").
         self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
         super().__init__(model, *args, **kwargs)
+
+    def search_placeholder(self) -> str | None:
+        return str(self.search_hint) if self.search_hint else super().search_placeholder()
 
     # Buttons follow the role, and the same check guards the URLs in _handle_view.
     @property
@@ -434,9 +442,18 @@ class ShopModelView(RoleAccessMixin, ModelView):
 
     def get_filters(self) -> Any:
         filters = list(super().get_filters() or [])
+        filters += [DatePresetFilter(getattr(self.model, n), self.get_column_name(n)) for n in self.date_presets]
         if getattr(self, "soft_delete", False):
             filters.append(DeletedFilter(self.model.deleted_at))
         return filters or None
+
+    def get_invalid_value_msg(self, value: str, filter: Any) -> str:
+        # Choice filters refuse any other value, and the message goes into the session
+        # cookie: a long one (a hostile URL) would overflow it.
+        return super().get_invalid_value_msg(value if len(value) <= 80 else value[:79] + "…", filter)
+
+    def quick_filter_groups(self) -> list[Any]:
+        return quick_filter_groups(self)
 
     # -- the list: search, count and paging that stay fast on big tables -----------------
 

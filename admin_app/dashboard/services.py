@@ -19,10 +19,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from admin_app.accounts.models import Customer
 from admin_app.catalog.models import Product
 from admin_app.core.models import to_cents, utcnow
+from admin_app.core.quick_filters import ROLLING_PERIOD
 from admin_app.extensions import db
 from admin_app.sales.models import ORDER_STATUSES, Order, OrderItem
 
-PERIOD = timedelta(days=30)
+PERIOD = ROLLING_PERIOD  # the order list's "Last 30 days" is the same window: the figures link to it
 CHART_DAYS = 90
 LOW_STOCK_BELOW = 10
 ZERO = Decimal("0.00")

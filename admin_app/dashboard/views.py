@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from typing import Any
+
 from flask_admin import AdminIndexView, expose
-from flask_admin.contrib.sqla.filters import FilterEqual
 
 from admin_app.core import adapter
+from admin_app.core.quick_filters import LAST_30_DAYS, url_with
 from admin_app.core.views import RoleAccessMixin
 from admin_app.dashboard import services as dashboard
 from admin_app.sales.models import ORDER_STATUSES as STATUSES
@@ -44,13 +45,20 @@ class DashboardView(RoleAccessMixin, AdminIndexView):
             chart_height=CHART_HEIGHT,
             low_stock_below=dashboard.LOW_STOCK_BELOW,
             status_urls=self.status_urls(),
+            **self.figure_urls(),
         )
 
+    def _list(self, endpoint: str) -> Any:
+        return next(v for v in adapter.registered_views(self.admin) if getattr(v, "endpoint", None) == endpoint)
+
+    def figure_urls(self) -> dict[str, str]:
+        """The 30-day figures' links: the rows each counts (revenue and orders leave the
+        cancelled out, as their figures do)."""
+        return {"orders_url": url_with(self._list("order"), order_date=LAST_30_DAYS, exclude={"status": "cancelled"}),
+                "customers_url": url_with(self._list("customer"), created_at=LAST_30_DAYS)}
+
     def status_urls(self) -> dict[str, str]:
-        """Links to the order list filtered by each status (Flask-Admin's filter arguments)."""
-        order_view = next(v for v in adapter.registered_views(self.admin) if getattr(v, "endpoint", None) == "order")
-        for index, flt in enumerate(adapter.active_filters(order_view)):
-            if isinstance(flt, FilterEqual) and getattr(flt.column, "key", None) == "status":
-                arg = order_view.get_filter_arg(index, flt)
-                return {status: url_for("order.index_view", **{f"flt0_{arg}": status}) for status in STATUSES}
-        return {}
+        """Each status figure's link: exactly the orders it counts, those of that status in the
+        dashboard's period (the order list's status and period filters)."""
+        order_view = self._list("order")
+        return {status: url_with(order_view, status=status, order_date=LAST_30_DAYS) for status in STATUSES}

@@ -29,7 +29,7 @@ EXPORTS = register_exports({
             col(_l("Customer deleted"), "user.is_deleted", "bool"), col(_l("Subtotal"), "subtotal", "money"),
             col(_l("Shipping fee"), "shipping_fee", "money"), col(_l("Total"), "total", "money"),
         ),
-        search_columns=("id", "user.username", "user.email"),
+        search_columns=("id", "user.search_key"),  # a person by names, username or email
         filters=("status", "order_date", "subtotal", "total", "shipping_fee", "user.username"),
         default_sort=(("order_date", True), ("id", True)),
     ),
@@ -59,7 +59,7 @@ EXPORTS = register_exports({
             ExportColumn(_l("Subtotal"), "subtotal", "money", sql=lambda at: at("product.price") * at("quantity")),
             col(_l("Added"), "added_at", "datetime"),
         ),
-        search_columns=("user.username", "product.name"),
+        search_columns=("user.search_key", "product.name"),
         filters=("quantity", "added_at"),
         default_sort=(("added_at", True), ("id", True)),
     ),

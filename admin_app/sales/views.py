@@ -115,6 +115,11 @@ class OrderView(ShopModelView):
     column_list = ("id", "order_date", "user", "status", "subtotal", "shipping_fee", "total")
     column_phone_list = ("id", "total")  # on a phone; "All columns" shows the rest
     column_searchable_list = EXPORTS["order"].search_columns
+    column_choices = {"status": choices(ORDER_STATUSES)}  # the status filter is a select of labels
+    date_presets = ("order_date",)
+    quick_filters = ("status", "order_date")
+    quick_filter_counts = ("status",)  # one GROUP BY on ix_orders_status
+    search_hint = _l("Order number, customer name or email")
     column_filters = EXPORTS["order"].filters
     column_details_list = ("id", "order_date", "user", "address", "status", "items", "subtotal", "shipping_fee",
                            "total", "notes", "created_at", "updated_at")
@@ -266,6 +271,7 @@ def _not_already_in_cart(form: Any, field: Any) -> None:
 class CartItemView(ShopModelView):
     column_list = ("user", "product", "quantity", "subtotal", "added_at")
     column_searchable_list = EXPORTS["cartitem"].search_columns
+    search_hint = _l("Customer name or email, or product")
     column_filters = EXPORTS["cartitem"].filters
     column_labels = {"user": _l("Customer"), "product": _l("Product"), "quantity": _l("Quantity"),
                      "subtotal": _l("Subtotal"), "added_at": _l("Added")}

@@ -75,7 +75,8 @@ def assert_substring_search_uses_trigram_indexes() -> None:
         names = set(connection.execute(
             text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_trgm'")).scalars())
         assert names == {"ix_users_username_trgm", "ix_users_email_trgm", "ix_users_first_name_trgm",
-                         "ix_users_last_name_trgm", "ix_products_name_trgm", "ix_products_sku_trgm"}
+                         "ix_users_last_name_trgm", "ix_products_name_trgm", "ix_products_sku_trgm",
+                         "ix_users_search_key_trgm"}  # 0012: the people search
         connection.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: make the choice visible
         plan = "\n".join(connection.execute(text(
             "EXPLAIN SELECT id FROM users WHERE username ILIKE '%anna.vogel%' "
