@@ -525,3 +525,44 @@ def test_order_form_page_loads_the_picker_script(client, staff, shop):
     script = client.get(match.group(1))
     assert script.status_code == 200
     assert "user_id" in script.text
+
+
+# -- the order form and details tell which order it is (issue 22) ----------------------------
+
+
+@pytest.mark.parametrize("page", ["edit", "details"])
+def test_order_pages_name_the_order_its_customer_and_status(client, staff, shop, page):
+    ada, _home, lamp, _bulb = shop
+    order = f.order(ada, [(lamp, 1, Decimal("20.00"))], status="paid")
+    text = client.get(f"/admin/order/{page}/?id={order.id}").text
+    heading = f"Order #{order.id} · Ada Lovelace · Paid"
+    assert f"<title>{heading} - " in text
+    assert re.search(rf"<h1[^>]*>{re.escape(heading)}</h1>", text)
+
+
+def test_order_details_list_items_one_per_line_without_internals(client, staff, shop):
+    ada, _home, lamp, bulb = shop
+    order = f.order(ada, [(lamp, 2, Decimal("20.00")), (bulb, 3, Decimal("2.50"))])
+    text = client.get(f"/admin/order/details/?id={order.id}").text
+    table = re.search(r'<table class="table table-sm mb-0 order-items">.*?</table>', text, re.S).group(0)
+    rows = re.findall(r"<tr><td>(.*?)</tr>", table, re.S)
+    assert len(rows) == 2 and "Desk lamp" in rows[0] and "€40.00" in rows[0] and "Bulb" in rows[1]
+    assert "Version" not in text and "Deleted" not in text
+    updated = re.search(r"<b>Updated</b>\s*</td>\s*<td>\s*(.*?)\s*</td>", text, re.S).group(1)
+    assert re.fullmatch(r"\d{1,2}/\d{1,2}/\d{2}, \d{1,2}:\d{2}\s?[AP]M", updated), updated
+
+
+def test_bulk_actions_in_workflow_order_delete_last(client, staff):
+    text = client.get("/admin/order/").text
+    names = re.findall(r"modelActions\.execute\('(\w+)'\)", text)
+    assert names == ["mark_paid", "mark_shipped", "mark_delivered", "cancel", "delete"]
+    menu = text[text.index("execute('cancel')"):text.index("execute('delete')")]
+    assert 'class="dropdown-divider"' in menu
+
+
+@pytest.mark.parametrize("url", ["/admin/order/new/", "/admin/product/new/"])
+def test_the_form_leaves_by_a_plain_back_to_the_list_link(client, staff, url):
+    text = client.get(url).text
+    assert re.search(r'<a href="[^"]*" class="btn btn-link" id="back-to-list">Back to the list</a>', text)
+    assert "btn-danger" not in text and ">Cancel<" not in text
+    assert "js/unsaved_changes.js" in text
