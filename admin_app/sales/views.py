@@ -167,11 +167,14 @@ class OrderView(ShopModelView):
             "form_ajax_refs": {"product": lookup(Product, "product", **PRODUCT_LOOKUP)},
             "form_args": {
                 "product": {"validators": [InputRequired()]},
-                "quantity": count(1, 10_000),
+                "quantity": {**count(1, 10_000), "default": 1},  # a new line is one of the product
                 "price": ITEM_PRICE,
             },
         })
     ]
+    # The running totals beside the items (static/js/order_form.js).
+    create_template = "admin/order_create.html"
+    edit_template = "admin/order_edit.html"
 
     @property
     def extra_js(self) -> list[str]:  # type: ignore[override]
