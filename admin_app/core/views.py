@@ -27,6 +27,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model import typefmt
+from flask_admin.model.template import ViewPopupRowAction, ViewRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -535,11 +536,26 @@ class ShopModelView(RoleAccessMixin, ModelView):
 
     @pass_context
     def list_rows(self, context: Any, data: list[Any]) -> Iterator[tuple[str, Markup]]:
-        """Each row's id and its formatted, escaped cells as one piece of markup: what
-        Flask-Admin's list template builds with a macro call per cell, in one loop."""
+        """Each row's id, its formatted, escaped cells as one piece of markup (what
+        Flask-Admin's list template builds with a macro call per cell, in one loop), and its
+        trash badge (None for a live row)."""
         cells = [self._list_cell(context, name) for name, _label in adapter.list_columns(self)]
         for row in data:
-            yield str(self.get_pk_value(row)), Markup("".join([cell(row) for cell in cells]))
+            yield str(self.get_pk_value(row)), Markup("".join([cell(row) for cell in cells])), self.trash_badge(row)
+
+    def trash_badge(self, row: Any) -> Markup | None:
+        """A row in the trash (the Deleted filter shows them) says so, with its deletion
+        date; the list then gives it only the row actions :meth:`allowed_in_the_trash`."""
+        deleted_at = getattr(row, "deleted_at", None) if self.soft_delete else None
+        if deleted_at is None:
+            return None
+        return Markup('<span class="badge badge-warning trash-badge">%s</span>') % _(
+            "deleted %(date)s", date=format_datetime(deleted_at))
+
+    @staticmethod
+    def allowed_in_the_trash(row_action: Any) -> bool:
+        """A row in the trash is looked at (its page offers Restore), never edited or deleted again."""
+        return isinstance(row_action, (ViewRowAction, ViewPopupRowAction))
 
     def _list_cell(self, context: Any, name: str) -> Callable[[Any], str]:
         """One column's ``<td>`` for a row: Flask-Admin's ``_get_list_value`` (the column's
