@@ -115,12 +115,14 @@ def _address_of_customer(form: Any, field: Any) -> None:
 
 
 def items_table(items: list[OrderItem]) -> Markup:
-    """An order's items on its details page: one line each, with quantity, price and subtotal."""
-    head = "".join(f'<th scope="col">{escape(label)}</th>'
-                   for label in (_("Product"), _("Quantity"), _("Unit price"), _("Subtotal")))
+    """An order's items on its details page: one line each, with quantity, price and subtotal
+    (on a phone each line stacks its cells, labelled: ``static/css/admin_app.css``)."""
+    labels = [escape(label) for label in (_("Product"), _("Quantity"), _("Unit price"), _("Subtotal"))]
+    head = "".join(f'<th scope="col">{label}</th>' for label in labels)
     rows = "".join(
-        f"<tr><td>{link_to('product', item.product)}</td><td>{escape(format_number(item.quantity))}</td>"
-        f"<td>{escape(format_money(item.price))}</td><td>{escape(format_money(item.subtotal))}</td></tr>"
+        "<tr>" + "".join(f'<td data-label="{label}">{value}</td>' for label, value in zip(labels, (
+            link_to("product", item.product), escape(format_number(item.quantity)),
+            escape(format_money(item.price)), escape(format_money(item.subtotal))), strict=True)) + "</tr>"
         for item in items)
     return Markup(f'<table class="table table-sm mb-0 order-items"><thead><tr>{head}</tr></thead>'
                   f"<tbody>{rows}</tbody></table>")
