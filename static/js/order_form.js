@@ -61,8 +61,8 @@
     }
     // The locale's own form (1.234,5 in German), else the plain one (12.50).
     var local = text.split(groupSign).join('').split(decimalSign).join('.');
-    var value = /^-?\d+(\.\d+)?$/.test(local) ? Number(local) : (/^-?\d+(\.\d+)?$/.test(text) ? Number(text) : NaN);
-    return value;
+    var plain = /^-?\d+(\.\d+)?$/;
+    return plain.test(local) ? Number(local) : (plain.test(text) ? Number(text) : NaN);
   }
 
   function show(element, value) {
@@ -123,7 +123,8 @@
         return;
       }
       if (isNaN(subtotal)) {
-        known = known && !line.querySelector('input[name$="-product"]').value && quantity === null;
+        // A line without a product yet does not count; one whose amount is unreadable does.
+        known = known && !line.querySelector('input[name$="-product"]').value;
         return;
       }
       items += subtotal;
@@ -149,7 +150,7 @@
   var form = panel.parentNode.querySelector('form.admin-form') || document;
   $(form).on('input change', recompute);
   // Flask-Admin's form.js adds and removes lines on these clicks, after this handler runs.
-  $(form).on('click', '.inline-add-field, .inline-remove-field', function () {
+  $(form).on('click', '.inline-field > a.btn[id$="-button"], .inline-remove-field', function () {
     window.setTimeout(recompute, 0);
   });
   recompute();

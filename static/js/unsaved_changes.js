@@ -17,7 +17,7 @@
   // select2 and the inline "Add" button change the form without an input event on it.
   if (window.jQuery) {
     window.jQuery(form).on('change select2:select select2:unselect', markChanged);
-    window.jQuery(form).on('click', '.inline-add-field, .inline-remove-field', markChanged);
+    window.jQuery(form).on('click', '.inline-field > a.btn[id$="-button"], .inline-remove-field', markChanged);
   }
   form.addEventListener('submit', function () {
     changed = false;

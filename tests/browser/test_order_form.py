@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from admin_app.extensions import db
 from tests import factories as f
 from tests.browser.conftest import login
 from tests.browser.test_order_flow import pick
@@ -75,3 +76,16 @@ def test_leaving_a_changed_form_asks_first_and_saving_does_not(page, staff_user)
     page.click("input[type=submit][value='Save']")
     page.wait_for_load_state("networkidle")
     assert asked == ["beforeunload"] and page.locator("text=Record was successfully saved.").is_visible()
+
+
+def test_the_running_total_reads_and_writes_amounts_as_the_employees_language_does(page, staff_user):
+    staff_user.preferences = {**(staff_user.preferences or {}), "language": "de"}
+    db.session.commit()
+    f.product(name="Brass lamp", price=Decimal("1000.00"))
+    login(page, "staff1", PASSWORD)
+    page.goto("/admin/order/new/")
+    page.fill("input[name=shipping_fee]", "4,90")  # the German decimal comma
+    page.click("#items-button")
+    pick(page, "#s2id_items-0-product", "Brass", "Brass lamp")
+    page.fill("input[name='items-0-quantity']", "2")
+    assert totals(page) == ("2.000,00\u00a0€", "4,90\u00a0€", "2.004,90\u00a0€")
