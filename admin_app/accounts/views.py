@@ -176,7 +176,7 @@ class EmployeeView(UserFieldsMixin, ShopModelView):
         db.session.commit()
         if active:
             flash(ngettext("%(num)d account reactivated.", "%(num)d accounts reactivated.", changed), "success")
-        else:
+        elif changed:  # nothing changed: the refusal above says why, no green "0 accounts" beside it
             flash(ngettext("%(num)d account deactivated.", "%(num)d accounts deactivated.", changed), "success")
 
 

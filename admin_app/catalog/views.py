@@ -14,13 +14,22 @@ from wtforms.validators import InputRequired, Length
 from admin_app.catalog.exports import EXPORTS
 from admin_app.catalog.models import Category, Product
 from admin_app.core.formatters import date_column, money_column, related, yes_no_column
+from admin_app.core.i18n import format_money, format_number
 from admin_app.core.validators import UniqueIgnoringCase, UniqueValue, count, lookup, money, parse_id
 from admin_app.core.views import ShopModelView
 from admin_app.extensions import db
 
 CATEGORY_LOOKUP = {"fields": (Category.name,), "placeholder": _l("Type a category name"), "page_size": 10}
+def describe_product(product: Product) -> str:
+    """A product as a look-up offers it: two products of one name told apart."""
+    return _("%(name)s · %(sku)s · %(price)s · %(stock)s in stock", name=product.name, sku=product.sku,
+             price=format_money(product.price), stock=format_number(product.stock))
+
+
 PRODUCT_LOOKUP = {"fields": (Product.name, Product.sku), "placeholder": _l("Type a product name or SKU"),
-                  "minimum_input_length": 1, "page_size": 10}
+                  "minimum_input_length": 1, "page_size": 10, "describe": describe_product,
+                  # The order form's running total prices a new line at the product's price.
+                  "details": lambda product: {"price": str(product.price)}}
 
 QUICK_CATEGORIES = 12  # links above the product list; the filter takes any other
 

@@ -86,12 +86,22 @@ class CommentView(ShopModelView):
 
     @action("approve", _l("Approve"), _l("Approve the selected comments?"))
     def action_approve(self, ids: list[str]) -> None:
+        count = self._set_approved(ids, True)
+        flash(ngettext("%(num)d comment approved.", "%(num)d comments approved.", count), "success")
+
+    @action("unapprove", _l("Unapprove"), _l("Withdraw the approval of the selected comments?"))
+    def action_unapprove(self, ids: list[str]) -> None:
+        count = self._set_approved(ids, False)
+        flash(ngettext("%(num)d comment unapproved.", "%(num)d comments unapproved.", count), "success")
+
+    @staticmethod
+    def _set_approved(ids: list[str], approved: bool) -> int:
         # Row by row through the ORM, so each change is validated and recorded in the history.
         comments = db.session.scalars(select(Comment).where(Comment.id.in_(parse_ids(ids)))).all()
         for comment in comments:
-            comment.is_approved = True
+            comment.is_approved = approved
         db.session.commit()
-        flash(ngettext("%(num)d comment approved.", "%(num)d comments approved.", len(comments)), "success")
+        return len(comments)
 
 
 class TagView(ShopModelView):

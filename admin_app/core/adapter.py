@@ -147,6 +147,14 @@ def keep_actions(view: Any, keep: Callable[[str], bool]) -> None:
         del view._actions_data[name]
 
 
+def declared_actions(view_class: type) -> list[str]:
+    """The names of ``@action`` methods in the order the classes declare them, the most
+    derived class first: the decorator marks each method with ``_action`` (name, text,
+    confirmation), and ``init_actions`` collects them in ``dir()``'s alphabetical order."""
+    return [member._action[0] for cls in view_class.__mro__ for member in vars(cls).values()
+            if hasattr(member, "_action")]
+
+
 def wrap_actions(view: Any, wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]]) -> None:
     """Replace each action's callable by ``wrap(name, callable)``: Flask-Admin keeps
     ``(callable, text, confirmation)`` in ``_actions_data`` and has no hook between the

@@ -83,7 +83,7 @@ def register_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.globals.update(format_datetime=format_datetime, format_date=format_date,
-                                 format_money=format_money, format_number=format_number,
+                                 format_money=format_money, format_number=format_number, money_format=money_format,
                                  format_percent_change=format_percent_change,
                                  html_lang=html_lang)
 
@@ -111,6 +111,14 @@ def format_money(value: Any) -> str:
     if value is None:
         return ""
     return numbers.format_currency(Decimal(value), current_app.config["SHOP_CURRENCY"], locale=get_locale())
+
+
+def money_format() -> dict[str, str]:
+    """What a page's script needs to read and write amounts as :func:`format_money` and
+    :func:`parse_decimal` do: the currency and the locale's decimal and group signs."""
+    locale = get_locale()
+    return {"currency": current_app.config["SHOP_CURRENCY"], "decimal": numbers.get_decimal_symbol(locale),
+            "group": numbers.get_group_symbol(locale)}
 
 
 def format_number(value: Any, decimals: int | None = None) -> str:

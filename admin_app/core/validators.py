@@ -60,7 +60,20 @@ class LookupLoader(QueryAjaxModelLoader):
 
     def __init__(self, name: str, session: Any, model: Any, **options: Any) -> None:
         self.offered = options.pop("offered", None)
+        # ``describe`` (record -> label) tells like-named suggestions apart; ``details``
+        # (record -> dict) goes to the page's scripts beside it (an order line's price).
+        self.describe = options.pop("describe", str)
+        self.details = options.pop("details", None)
         super().__init__(name, session, model, **options)
+
+    def format(self, model: Any) -> Any:
+        """A suggestion as ``[id, label]`` (Flask-Admin's select2 reads those two), with
+        ``details`` third where the look-up has them."""
+        if not model:
+            return None
+        primary_key = getattr(model, self.pk)
+        label = self.describe(model)
+        return (primary_key, label) if self.details is None else (primary_key, label, self.details(model))
 
     def offers(self, record: Any) -> bool:
         """Whether ``record`` is one of the suggestions this look-up may give."""

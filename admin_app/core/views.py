@@ -16,7 +16,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from functools import wraps
+from datetime import datetime
+from functools import cached_property, wraps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +26,8 @@ from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_redirect_target
+from flask_admin.model import typefmt
+from flask_admin.model.template import ViewPopupRowAction, ViewRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -46,7 +49,7 @@ from admin_app.core.errors import describe_integrity_error
 from admin_app.core.export import ExportSpec, build_statement, csv_stream, iter_rows, xlsx_write
 from admin_app.core.export_specs import EXPORTS
 from admin_app.core.fields import ShopFilterConverter, ShopModelConverter
-from admin_app.core.i18n import format_number
+from admin_app.core.i18n import format_datetime, format_number
 from admin_app.core.models import MAX_INTEGER, DataRuleError, utcnow
 from admin_app.core.quick_filters import DatePresetFilter, quick_filter_groups
 from admin_app.core.search import limit_search, search_clause
@@ -267,6 +270,12 @@ class ShopModelView(RoleAccessMixin, ModelView):
     can_export = True
     filter_converter = ShopFilterConverter()
     model_form_converter = ShopModelConverter
+    # Internals stay off the details page (the trash has its own page); times read as the
+    # lists write them: the employee's zone and locale, no seconds or offset.
+    column_details_exclude_list = ("version_id", "deleted_at")
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS,
+                                     datetime: lambda view, value, name: format_datetime(value)}
+    create_template = "admin/shop_create.html"
     edit_template = "admin/shop_edit.html"
     details_template = "admin/shop_details.html"
     list_template = "admin/shop_list.html"
@@ -433,12 +442,25 @@ class ShopModelView(RoleAccessMixin, ModelView):
         """Restore and Purge only where the list shows rows in the trash (the Deleted
         filter); with "Deleted only", nothing else (every other action would refuse)."""
         actions, confirmations = super().get_actions_list()
+        actions = sorted(actions, key=lambda pair: (self.action_group(pair[0]), self.declared_actions.index(pair[0])))
         shown = shows_deleted(self, adapter.list_extra_args(self).filters) if self.soft_delete else None
         if shown is None:
             actions = [(n, t) for n, t in actions if n not in SOFT_DELETE_ACTIONS]
         elif shown == DeletedFilter.ONLY:
             actions = [(n, t) for n, t in actions if n in SOFT_DELETE_ACTIONS]
         return actions, {n: c for n, c in confirmations.items() if n in dict(actions)}
+
+    @staticmethod
+    def action_group(name: str) -> int:
+        """Bulk actions in workflow order: the view's own steps, then the trash's, Delete
+        last (``templates/admin/actions.html`` separates the groups)."""
+        return 2 if name == "delete" else 1 if name in SOFT_DELETE_ACTIONS else 0
+
+    @cached_property
+    def declared_actions(self) -> list[str]:
+        """Action names in the order the classes declare them, the view's own first
+        (Flask-Admin collects them alphabetically)."""
+        return adapter.declared_actions(type(self))
 
     def get_filters(self) -> Any:
         filters = list(super().get_filters() or [])
@@ -531,11 +553,26 @@ class ShopModelView(RoleAccessMixin, ModelView):
 
     @pass_context
     def list_rows(self, context: Any, data: list[Any]) -> Iterator[tuple[str, Markup]]:
-        """Each row's id and its formatted, escaped cells as one piece of markup: what
-        Flask-Admin's list template builds with a macro call per cell, in one loop."""
+        """Each row's id, its formatted, escaped cells as one piece of markup (what
+        Flask-Admin's list template builds with a macro call per cell, in one loop), and its
+        trash badge (None for a live row)."""
         cells = [self._list_cell(context, name) for name, _label in adapter.list_columns(self)]
         for row in data:
-            yield str(self.get_pk_value(row)), Markup("".join([cell(row) for cell in cells]))
+            yield str(self.get_pk_value(row)), Markup("".join([cell(row) for cell in cells])), self.trash_badge(row)
+
+    def trash_badge(self, row: Any) -> Markup | None:
+        """A row in the trash (the Deleted filter shows them) says so, with its deletion
+        date; the list then gives it only the row actions :meth:`allowed_in_the_trash`."""
+        deleted_at = getattr(row, "deleted_at", None) if self.soft_delete else None
+        if deleted_at is None:
+            return None
+        return Markup('<span class="badge badge-warning trash-badge">%s</span>') % _(
+            "deleted %(date)s", date=format_datetime(deleted_at))
+
+    @staticmethod
+    def allowed_in_the_trash(row_action: Any) -> bool:
+        """A row in the trash is looked at (its page offers Restore), never edited or deleted again."""
+        return isinstance(row_action, (ViewRowAction, ViewPopupRowAction))
 
     def _list_cell(self, context: Any, name: str) -> Callable[[Any], str]:
         """One column's ``<td>`` for a row: Flask-Admin's ``_get_list_value`` (the column's
@@ -802,6 +839,10 @@ class ShopModelView(RoleAccessMixin, ModelView):
         return response
 
     # -- history and concurrent edits --------------------------------------------------
+
+    def record_heading(self, record: Any) -> str | None:
+        """The heading and title of a record's edit and details pages; None: the view's name."""
+        return None
 
     def history_url(self, record: Any) -> str | None:
         if record is None or current_role() not in ADMIN_ONLY or self.endpoint == "auditlog":

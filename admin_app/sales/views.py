@@ -11,6 +11,7 @@ from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import ValidationError
@@ -22,13 +23,15 @@ from admin_app.catalog.models import Product
 from admin_app.catalog.views import PRODUCT_LOOKUP
 from admin_app.core.fields import TabularInlineWidget
 from admin_app.core.formatters import (
+    choice_label,
     choices,
     date_column,
+    link_to,
     money_column,
     related,
     status_column,
 )
-from admin_app.core.i18n import format_money
+from admin_app.core.i18n import format_money, format_number
 from admin_app.core.validators import (
     LookupLoader,
     count,
@@ -111,6 +114,20 @@ def _address_of_customer(form: Any, field: Any) -> None:
         raise ValidationError(_("Choose one of this customer's addresses."))
 
 
+def items_table(items: list[OrderItem]) -> Markup:
+    """An order's items on its details page: one line each, with quantity, price and subtotal
+    (on a phone each line stacks its cells, labelled: ``static/css/admin_app.css``)."""
+    labels = [escape(label) for label in (_("Product"), _("Quantity"), _("Unit price"), _("Subtotal"))]
+    head = "".join(f'<th scope="col">{label}</th>' for label in labels)
+    rows = "".join(
+        "<tr>" + "".join(f'<td data-label="{label}">{value}</td>' for label, value in zip(labels, (
+            link_to("product", item.product), escape(format_number(item.quantity)),
+            escape(format_money(item.price)), escape(format_money(item.subtotal))), strict=True)) + "</tr>"
+        for item in items)
+    return Markup(f'<table class="table table-sm mb-0 order-items"><thead><tr>{head}</tr></thead>'
+                  f"<tbody>{rows}</tbody></table>")
+
+
 class OrderView(ShopModelView):
     column_list = ("id", "order_date", "user", "status", "subtotal", "shipping_fee", "total")
     column_phone_list = ("id", "total")  # on a phone; "All columns" shows the rest
@@ -131,7 +148,7 @@ class OrderView(ShopModelView):
         "order_date": date_column, "created_at": date_column, "updated_at": date_column,
         "user": related("customer"), "address": related("address"), "status": status_column,
         "subtotal": money_column, "shipping_fee": money_column, "total": money_column,
-        "items": lambda v, c, m, n: ", ".join(f"{i.quantity} × {i.product} @ {format_money(i.price)}" for i in m.items),
+        "items": lambda v, c, m, n: items_table(m.items),
     }
     column_sortable_list = ("id", "order_date", "status", "total", "subtotal", "shipping_fee",
                            ("user", "user.username"))
@@ -157,11 +174,14 @@ class OrderView(ShopModelView):
             "form_ajax_refs": {"product": lookup(Product, "product", **PRODUCT_LOOKUP)},
             "form_args": {
                 "product": {"validators": [InputRequired()]},
-                "quantity": count(1, 10_000),
+                "quantity": {**count(1, 10_000), "default": 1},  # a new line is one of the product
                 "price": ITEM_PRICE,
             },
         })
     ]
+    # The running totals beside the items (static/js/order_form.js).
+    create_template = "admin/order_create.html"
+    edit_template = "admin/order_edit.html"
 
     @property
     def extra_js(self) -> list[str]:  # type: ignore[override]
@@ -173,6 +193,12 @@ class OrderView(ShopModelView):
         joinedload(Order.user), joinedload(Order.address),
         selectinload(Order.items).joinedload(OrderItem.product),
     )
+
+    def record_heading(self, record: Order | None) -> str | None:
+        if record is None:
+            return None
+        return _("Order #%(number)s · %(customer)s · %(status)s", number=record.id,
+                 customer=record.user or "—", status=choice_label(record.status))
 
     def create_form(self, obj: Any = None) -> Any:
         form = super().create_form(obj)

@@ -246,3 +246,12 @@ def test_deactivating_many_admins_counts_the_admins_once_and_keeps_the_last(clie
     db.session.expire_all()
     still_active = db.session.scalars(select(Employee).where(Employee.role == "admin", Employee.is_active)).all()
     assert len(still_active) == 1  # the last one asked for stays (the signed-in admin went first)
+
+
+def test_deactivating_the_last_admin_in_bulk_shows_only_the_refusal(client, admin_user):
+    auth = login_as(client, admin_user)
+    response = auth.post("/admin/employee/action/", {"action": "deactivate", "rowid": str(admin_user.id)},
+                         follow_redirects=True)
+    assert "admin1 is the last active admin and stays active." in response.text
+    assert "deactivated." not in response.text and "alert-success" not in response.text
+    assert get_employee("admin1").is_active

@@ -699,4 +699,5 @@ def test_stored_script_is_escaped_on_every_page(client, admin, world):
         assert any(payload in cell for payload in XSS for cell in cells), endpoint
     # Ajax look-ups answer JSON, never HTML.
     response = client.get("/admin/orderitem/ajax/lookup/", query_string={"name": "product", "query": "onerror"})
-    assert response.mimetype == "application/json" and XSS[1] in [row[1] for row in response.json]
+    # (The label is the name, raw, then SKU, price and stock: issue 22.)
+    assert response.mimetype == "application/json" and XSS[1] in [row[1].split(" · ")[0] for row in response.json]

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -230,3 +231,22 @@ def test_a_deleted_customers_email_is_not_silently_reused(client, staff_user):
     assert response.status_code == 200
     assert "belongs to a deleted customer" in response.text and "restore it" in response.text
     assert db.session.scalars(select(Customer).where(Customer.username == "newuser")).first() is None
+
+
+def test_rows_in_the_trash_carry_a_deleted_badge_and_only_the_details_button(client, app, staff_user):
+    gone_lamp, live_lamp = f.product(name="Gone lamp"), f.product(name="Live lamp")
+    gone_lamp.soft_delete()
+    gone_lamp.deleted_at = datetime(2026, 11, 25, 14, 53, tzinfo=UTC)
+    db.session.commit()
+    login_as(client, staff_user)
+    page = client.get(f"/admin/product/?{deleted_filter_arg(app, 'product')}=all").text
+    rows = {name: row for row in re.findall(r"<tr( class=\"row-deleted\")?>(.*?)</tr>", page, re.S)
+            for name in ("Gone lamp", "Live lamp") if name in row[1]}
+    deleted_class, gone_row = rows["Gone lamp"]
+    assert deleted_class and '<span class="badge badge-warning trash-badge">deleted 11/25/26, 2:53\u202fPM</span>' \
+        in gone_row
+    assert f"/admin/product/details/?id={gone_lamp.id}" in gone_row
+    assert "/admin/product/edit/" not in gone_row and "fa-trash" not in gone_row
+    live_class, live_row = rows["Live lamp"]
+    assert not live_class and "trash-badge" not in live_row
+    assert f"/admin/product/edit/?id={live_lamp.id}" in live_row and "fa-trash" in live_row

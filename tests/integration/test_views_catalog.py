@@ -6,6 +6,7 @@ names Flask-Admin renders); assertions are on the status, the rows stored and th
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -230,3 +231,12 @@ def test_in_stock_is_shown_sorted_and_filtered(app, client, staff):
     assert "Plenty lamp" in in_stock.text and "Sold out lamp" not in in_stock.text
     sold_out = client.get(f"/admin/product/?flt0_{arg}=0").text
     assert "Sold out lamp" in sold_out and "Plenty lamp" not in sold_out
+
+
+def test_details_page_shows_no_internals_and_times_in_the_employees_format(client, staff):
+    product = f.product(name="Desk lamp")
+    text = client.get(f"/admin/product/details/?id={product.id}").text
+    labels = re.findall(r"<td>\s*<b>(.*?)</b>", text)
+    assert "Version" not in labels and "Deleted" not in labels and "Updated" in labels
+    updated = re.search(r"<b>Updated</b>\s*</td>\s*<td>\s*(.*?)\s*</td>", text, re.S).group(1)
+    assert re.fullmatch(r"\d{1,2}/\d{1,2}/\d{2}, \d{1,2}:\d{2}\s?[AP]M", updated), updated

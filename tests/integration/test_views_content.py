@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.audit.models import AuditLog
 from admin_app.content.models import Comment, Post, Tag
 from admin_app.extensions import db
 from tests import factories as f
@@ -203,3 +204,20 @@ def test_tag_race_gets_a_friendly_message(client, staff, monkeypatch):
     response = submit(client, "/admin/tag/new/", {"name": "sale"})
     assert response.status_code == 302
     assert count(Tag) == 2
+
+
+def test_unapprove_comments_in_bulk_is_recorded_like_approve(client, staff):
+    post = f.post()
+    first, second = f.comment(post, is_approved=True), f.comment(post, is_approved=True)
+    page = client.get("/admin/comment/")
+    assert "modelActions.execute('unapprove')" in page.text
+    response = client.post("/admin/comment/action/", data={
+        "csrf_token": csrf_token_from(page.text), "action": "unapprove", "rowid": [str(first.id), str(second.id)]})
+    assert response.status_code == 302
+    assert "2 comments unapproved." in client.get(response.headers["Location"]).text
+    db.session.expire_all()
+    assert not any(db.session.get(Comment, c.id).is_approved for c in (first, second))
+    changes = db.session.scalars(select(AuditLog).where(AuditLog.entity_type == "Comment",
+                                                        AuditLog.entity_id == str(first.id),
+                                                        AuditLog.action == "update")).all()
+    assert len(changes) == 1 and "is_approved" in str(changes[0].changes)

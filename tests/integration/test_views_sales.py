@@ -232,7 +232,10 @@ def test_a_fifty_item_order_is_one_line_per_item(client, staff, shop):
     assert [int(n) for n, _line in lines] == list(range(50))
     for (n, line), item in zip(lines, order.items, strict=True):
         assert f'name="items-{n}-id" type="hidden" value="{item.id}"' in line
-        assert f'data-json="[{item.product_id}, &#34;{item.product.name}&#34;]"' in line
+        # The product named with its SKU, price and stock (issue 22), its price for the running total.
+        label = f"{item.product.name} · {item.product.sku} · €{item.product.price} · {item.product.stock} in stock"
+        suggestion = json.dumps([item.product_id, label, {"price": str(item.product.price)}])
+        assert f'data-json="{html.escape(suggestion).replace("&quot;", "&#34;")}"' in line
         assert re.search(rf'aria-label="Quantity"[^>]*name="items-{n}-quantity"[^>]*value="{item.quantity}"', line)
         assert re.search(rf'aria-label="Price"[^>]*name="items-{n}-price"[^>]*value="1.00"', line)
     heads = re.search(r'<div class="form-row d-none d-md-flex[^"]*" aria-hidden="true">(.*?)</div>'
@@ -525,3 +528,56 @@ def test_order_form_page_loads_the_picker_script(client, staff, shop):
     script = client.get(match.group(1))
     assert script.status_code == 200
     assert "user_id" in script.text
+
+
+# -- the order form and details tell which order it is (issue 22) ----------------------------
+
+
+@pytest.mark.parametrize("page", ["edit", "details"])
+def test_order_pages_name_the_order_its_customer_and_status(client, staff, shop, page):
+    ada, _home, lamp, _bulb = shop
+    order = f.order(ada, [(lamp, 1, Decimal("20.00"))], status="paid")
+    text = client.get(f"/admin/order/{page}/?id={order.id}").text
+    heading = f"Order #{order.id} · Ada Lovelace · Paid"
+    assert f"<title>{heading} - " in text
+    assert re.search(rf"<h1[^>]*>{re.escape(heading)}</h1>", text)
+
+
+def test_order_details_list_items_one_per_line_without_internals(client, staff, shop):
+    ada, _home, lamp, bulb = shop
+    order = f.order(ada, [(lamp, 2, Decimal("20.00")), (bulb, 3, Decimal("2.50"))])
+    text = client.get(f"/admin/order/details/?id={order.id}").text
+    table = re.search(r'<table class="table table-sm mb-0 order-items">.*?</table>', text, re.S).group(0)
+    rows = re.findall(r"<tr><td[^>]*>(.*?)</tr>", table, re.S)
+    assert len(rows) == 2 and "Desk lamp" in rows[0] and "€40.00" in rows[0] and "Bulb" in rows[1]
+    assert "Version" not in text and "Deleted" not in text
+    updated = re.search(r"<b>Updated</b>\s*</td>\s*<td>\s*(.*?)\s*</td>", text, re.S).group(1)
+    assert re.fullmatch(r"\d{1,2}/\d{1,2}/\d{2}, \d{1,2}:\d{2}\s?[AP]M", updated), updated
+
+
+def test_bulk_actions_in_workflow_order_delete_last(client, staff):
+    text = client.get("/admin/order/").text
+    names = re.findall(r"modelActions\.execute\('(\w+)'\)", text)
+    assert names == ["mark_paid", "mark_shipped", "mark_delivered", "cancel", "delete"]
+    menu = text[text.index("execute('cancel')"):text.index("execute('delete')")]
+    assert 'class="dropdown-divider"' in menu
+
+
+@pytest.mark.parametrize("url", ["/admin/order/new/", "/admin/product/new/"])
+def test_the_form_leaves_by_a_plain_back_to_the_list_link(client, staff, url):
+    text = client.get(url).text
+    assert re.search(r'<a href="[^"]*" class="btn btn-link" id="back-to-list">Back to the list</a>', text)
+    assert "btn-danger" not in text and ">Cancel<" not in text
+    assert "js/unsaved_changes.js" in text
+
+
+def test_product_lookup_tells_like_named_products_apart_and_a_new_line_is_one(client, staff):
+    f.product(name="Modern Linen Kettle", sku="KET-1", price=Decimal("20.00"), stock=3)
+    f.product(name="Modern Linen Kettle", sku="KET-2", price=Decimal("1234.50"), stock=0)
+    found = client.get("/admin/order/ajax/lookup/", query_string={"name": "orderitem-product", "query": "kettle"}).json
+    assert sorted(label for _id, label, _details in found) == [
+        "Modern Linen Kettle · KET-1 · €20.00 · 3 in stock", "Modern Linen Kettle · KET-2 · €1,234.50 · 0 in stock"]
+    assert sorted(details["price"] for _id, _label, details in found) == ["1234.50", "20.00"]
+    template = client.get("/admin/order/new/").text.split('class="inline-field-template', 1)[1]
+    # The template Flask-Admin's form.js copies for "Add": quantity 1, not empty.
+    assert re.search(r'<input aria-label="Quantity"[^>]*name="quantity"[^>]*value="1">', html.unescape(template))
