@@ -79,7 +79,7 @@ class Config:
     # system (prefers-color-scheme).
     ADMIN_THEME = os.environ.get("ADMIN_THEME", "system")
 
-    # Two-factor sign-in (admin_app/auth/two_factor.py). Employees of these roles must use a
+    # Two-factor sign-in (admin_app/accounts/auth/two_factor.py). Employees of these roles must use a
     # second factor (comma-separated; empty: nobody must, anyone may).
     TWO_FACTOR_REQUIRED_ROLES = tuple(
         role.strip() for role in os.environ.get("TWO_FACTOR_REQUIRED_ROLES", "admin").split(",") if role.strip()
