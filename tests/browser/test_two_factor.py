@@ -33,9 +33,12 @@ def test_enrol_sign_out_sign_in_with_a_code_and_end_another_session(app, browser
     assert len(codes) == 10
     screenshot(page, "two-factor-recovery-codes")
     page.click("text=I have saved them")
+    # The menu opens only once Bootstrap's script has run: wait for the page to settle.
+    page.wait_for_load_state("networkidle")
     assert page.locator("text=On: signing in asks for a code").is_visible()
 
     page.click("#account-menu")
+    page.locator("#logout-button").wait_for(state="visible")
     page.click("#logout-button")
     page.wait_for_load_state("networkidle")
     login(page, "admin1", PASSWORD)
