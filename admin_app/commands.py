@@ -22,6 +22,8 @@ from admin_app.accounts.auth.two_factor import TwoFactorError, enrol_without_cod
 from admin_app.accounts.models import ROLES, Employee
 from admin_app.accounts.services import UserError, create_employee, find_user_by_login
 from admin_app.audit.services import CLI, audit_actor
+from admin_app.catalog.models import MANUAL_REASONS, Product
+from admin_app.catalog.stock import adjust_stock, stock_differences
 from admin_app.core import trash
 from admin_app.core.config_check import config_problems, is_fatal
 from admin_app.core.export import (
@@ -31,6 +33,7 @@ from admin_app.core.export import (
     iter_rows,
     xlsx_write,
 )
+from admin_app.core.models import DataRuleError
 from admin_app.core.search import filter_clause, limit_search
 from admin_app.demo import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
 from admin_app.domains import EXPORTS
@@ -403,3 +406,44 @@ def order_status_command(target: str, order_ids: tuple[int, ...]) -> None:
 
 
 cli_commands.append(order_status_command)
+
+
+# --- the stock ledger -----------------------------------------------------------------------
+
+
+@click.command("check-stock")
+@with_appcontext
+def check_stock_command() -> None:
+    """Check that every product's stock equals the sum of its stock movements; name each
+    product where it does not (exit status 1)."""
+    differences = stock_differences()
+    for difference in differences:
+        click.echo(f"#{difference.product_id} {difference.name}: stock {difference.stock}, "
+                   f"movements add up to {difference.ledger} ({difference.stock - difference.ledger:+d})", err=True)
+    if differences:
+        raise SystemExit(1)
+    click.echo("Every product's stock equals the sum of its movements.")
+
+
+@click.command("adjust-stock")
+@click.argument("product_id", type=click.IntRange(min=1))
+@click.option("--quantity", type=int, required=True, help="Units in; negative for units out (--quantity -3).")
+@click.option("--reason", type=click.Choice(MANUAL_REASONS), required=True)
+@click.option("--note", help="For example the delivery note's number.")
+@with_appcontext
+@audit_actor(CLI)
+def adjust_stock_command(product_id: int, quantity: int, reason: str, note: str | None) -> None:
+    """Move units into (or, negative, out of) a product's stock, as "Adjust stock" does."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise click.ClickException(f"No product #{product_id}.")
+    try:
+        balance = adjust_stock(product, quantity, reason, note)
+        db.session.commit()
+    except DataRuleError as refused:
+        db.session.rollback()
+        raise click.ClickException(refused.message) from None
+    click.echo(f"#{product.id} {product.name}: stock now {balance}.")
+
+
+cli_commands.extend([check_stock_command, adjust_stock_command])

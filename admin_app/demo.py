@@ -12,6 +12,7 @@ script, so export neutralisation and output escaping are exercised by everyday d
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select, text
 
 from admin_app.accounts.models import Address, User, search_key
-from admin_app.catalog.models import Category, Product
+from admin_app.catalog.models import Category, Product, StockMovement
 from admin_app.content.models import Comment, Post, Tag, post_tags
 from admin_app.core.models import utcnow
 from admin_app.extensions import db
@@ -149,6 +150,7 @@ def seed_demo(sizes: DemoSizes | None = None, seed: int = 42, progress: Progress
     demo.customers()
     demo.employees()
     demo.orders()
+    demo.stock_ledger()
     demo.carts()
     demo.blog()
     _reset_sequences()
@@ -169,6 +171,12 @@ class _DemoData:
         self.addresses_of: list[list[int]] = [[]]
         self.employee_ids: list[int] = []
         self.items_written = 0
+        # Stock: each product's final figure, and every order line (product, units, order) in
+        # order of date, compact (a million lines at bench scale), for the ledger.
+        self.stocks: list[int] = []
+        self.line_products, self.line_units, self.line_orders = array("i"), array("i"), array("i")
+        self.order_dates: list[datetime] = []
+        self.cancelled: set[int] = set()
 
     def insert(self, name: str, table: Table, rows: Iterator[dict[str, Any]], label: str | None = None) -> None:
         self.counts[name] = _insert(table, rows, label or name, self.progress)
@@ -207,6 +215,7 @@ class _DemoData:
         self.prices.append(price)
         created = self.today - timedelta(days=rng.randint(30, 700), seconds=rng.randint(0, 86_399))
         stock = 0 if rng.random() < 0.06 else rng.choice((rng.randint(1, 9), rng.randint(10, 400)))
+        self.stocks.append(stock)
         return dict(id=pid, name=name, sku=f"SKU-{pid:06d}", price=price, stock=stock,
                     category_id=rng.choice(self.leaf_ids),
                     description=HOSTILE_TEXT if pid % 997 == 5 else f"A {name.lower()} for everyday use.",
@@ -263,6 +272,7 @@ class _DemoData:
         order_dates = sorted(self.today + timedelta(hours=12) - timedelta(seconds=rng.randint(0, 365 * 86_400))
                              for _ in range(self.sizes.orders))
         item_rows: list[dict[str, Any]] = []
+        self.order_dates = order_dates
         orders = (self.order(oid, when, item_rows) for oid, when in enumerate(order_dates, start=1))
         self.counts["orders"] = self.counts["order_items"] = 0
         for batch in _chunks(orders):
@@ -283,10 +293,45 @@ class _DemoData:
             self.items_written += 1
             item_rows.append(dict(id=self.items_written, order_id=oid, product_id=pid,
                                   quantity=quantity, price=self.prices[pid - 1]))
+            self.line_products.append(pid)
+            self.line_units.append(quantity)
+            self.line_orders.append(oid)
+        if status == "cancelled":
+            self.cancelled.add(oid)
         return dict(id=oid, user_id=cid, address_id=rng.choice(self.addresses_of[cid]), order_date=when,
                     status=status, shipping_fee=Decimal("0.00") if rng.random() < 0.3 else Decimal("4.95"),
                     items_subtotal=subtotal,
                     notes=HOSTILE_TEXT if oid % 5000 == 7 else None, created_at=when, updated_at=when)
+
+    def stock_ledger(self) -> None:
+        """The ledger behind the stock figures (Core rows, as everything here; no history
+        entries): each product's opening balance, enough for its final stock and every unit
+        its live orders hold, then each order line's sale, and for a cancelled order the units
+        coming back, at the order's date. ``check-stock`` holds on a fresh demo."""
+        held = [0] * (len(self.stocks) + 1)
+        for pid, units, oid in zip(self.line_products, self.line_units, self.line_orders, strict=True):
+            if oid not in self.cancelled:
+                held[pid] += units
+        balance = [0, *(stock + held[pid] for pid, stock in enumerate(self.stocks, start=1))]
+        system = dict(actor_id=None, actor_label="system", note=None)
+        opened = self.today - timedelta(days=800)
+        opening = (dict(product_id=pid, quantity=balance[pid], balance=balance[pid], reason="opening_balance",
+                        order_id=None, order_number=None, created_at=opened, **system)
+                   for pid in range(1, len(self.stocks) + 1) if balance[pid])
+
+        def sales() -> Iterator[dict[str, Any]]:
+            for pid, units, oid in zip(self.line_products, self.line_units, self.line_orders, strict=True):
+                when = self.order_dates[oid - 1]
+                balance[pid] -= units
+                yield dict(product_id=pid, quantity=-units, balance=balance[pid], reason="order_placed",
+                           order_id=oid, order_number=str(oid), created_at=when, **system)
+                if oid in self.cancelled:
+                    balance[pid] += units
+                    yield dict(product_id=pid, quantity=units, balance=balance[pid], reason="order_cancelled",
+                               order_id=oid, order_number=str(oid), created_at=when + timedelta(hours=1), **system)
+
+        self.insert("stock_movements", StockMovement.__table__, opening, "stock movements")
+        self.counts["stock_movements"] += _insert(StockMovement.__table__, sales(), "stock movements", self.progress)
 
     def carts(self) -> None:
         """A few open carts."""
@@ -354,4 +399,5 @@ def settle_bulk_load() -> None:
 
 def total_rows(sizes: DemoSizes) -> int:
     """An estimate of the rows :func:`seed_demo` writes, for sizing a progress bar."""
-    return sizes.products + int(sizes.customers * 2.3) + sizes.orders * (1 + sizes.items_per_order)
+    # products and their opening balances, customers and addresses, orders, their items and sales
+    return 2 * sizes.products + int(sizes.customers * 2.3) + sizes.orders * (1 + 2 * sizes.items_per_order)

@@ -39,7 +39,7 @@ def category(**fields: Any) -> Category:
 
 def product(**fields: Any) -> Product:
     n = next(_counter)
-    defaults = dict(name=f"Product {n}", sku=f"SKU-T{n}", price=Decimal("10.00"), stock=5)
+    defaults = dict(name=f"Product {n}", sku=f"SKU-T{n}", price=Decimal("10.00"), stock=1_000_000)
     return _save(Product(**{**defaults, **fields}))
 
 

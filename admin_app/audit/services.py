@@ -244,7 +244,10 @@ def _is_secret(key: str) -> bool:
 
 
 def _audited(obj: Any) -> bool:
-    return isinstance(obj, db.Model) and not isinstance(obj, EXCLUDED_MODELS)
+    # A model may keep its own record of changes (``__audited__ = False``: the stock ledger,
+    # whose movements enter the product's history themselves).
+    return (isinstance(obj, db.Model) and not isinstance(obj, EXCLUDED_MODELS)
+            and getattr(type(obj), "__audited__", True))
 
 
 def _collections_of(mapper: Mapper[Any]) -> tuple[str, ...]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import abort, flash, redirect, request
+from flask_admin import expose
+from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -12,11 +14,14 @@ from wtforms import ValidationError
 from wtforms.validators import InputRequired, Length
 
 from admin_app.catalog.exports import EXPORTS
+from admin_app.catalog.forms import AdjustStockForm
 from admin_app.catalog.models import Category, Product
+from admin_app.catalog.stock import StockShortage, adjust_stock, movements_of
 from admin_app.core.formatters import date_column, money_column, related, yes_no_column
 from admin_app.core.i18n import format_money, format_number
+from admin_app.core.security import is_same_site_path
 from admin_app.core.validators import UniqueIgnoringCase, UniqueValue, count, lookup, money, parse_id
-from admin_app.core.views import ShopModelView
+from admin_app.core.views import ShopModelView, show_on_field
 from admin_app.extensions import db
 
 CATEGORY_LOOKUP = {"fields": (Category.name,), "placeholder": _l("Type a category name"), "page_size": 10}
@@ -58,17 +63,71 @@ class ProductView(ShopModelView):
     column_sortable_list = ("name", "sku", "price", "stock", "is_in_stock", "updated_at", ("category", "category.name"))
     column_default_sort = ("updated_at", True)
     column_select_related_list = (Product.category,)
+    # ``stock`` on the create form only, as the opening stock; afterwards it moves through the
+    # ledger ("Adjust stock", orders), and the edit and details pages show it read-only.
     form_columns = ("name", "sku", "category", "price", "stock", "description")
     form_ajax_refs = {"category": lookup(Category, "category", **CATEGORY_LOOKUP)}
     form_args = {
         "name": {"validators": [InputRequired(), Length(max=100)]},
         "sku": {"validators": [Length(max=32), UniqueValue(Product.sku)]},
         "price": money(),
-        "stock": count(0),
+        "stock": {**count(0), "label": _l("Opening stock"),
+                  "description": _l("Units on the shelf now. Later changes go through Adjust stock.")},
     }
+    edit_template = "admin/product_edit.html"
+    details_template = "admin/product_details.html"
 
     def on_model_change(self, form: Any, model: Product, is_created: bool) -> None:
         model.sku = (model.sku or "").strip() or None
+
+    def edit_form(self, obj: Any = None) -> Any:
+        form = super().edit_form(obj)
+        del form.stock  # a stored product's stock is the sum of its movements
+        return form
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        model = kwargs.get("model")
+        if template in (self.edit_template, self.details_template) and isinstance(model, Product):
+            kwargs["stock_movements"] = movements_of(model)
+        return super().render(template, **kwargs)
+
+    # -- adjusting stock by hand ------------------------------------------------------------
+
+    @action("adjust_stock", _l("Adjust stock"))
+    def action_adjust_stock(self, ids: list[str]) -> Any:
+        """Nothing changes yet: the form asks how many units, and why."""
+        return redirect(self.get_url(".adjust_stock_view", id=[str(i) for i in self.ids_from(ids)],
+                                     url=self.get_url(".index_view")))
+
+    @expose("/adjust-stock/", methods=("GET", "POST"))
+    def adjust_stock_view(self) -> Any:
+        """One quantity, reason and note for each of the given products (one from its page,
+        several from the list), in one transaction: all are adjusted, or none."""
+        if not self.can_write():
+            abort(403)
+        products = self.selected_rows(request.values.getlist("id"))
+        if not products:
+            flash(_("Choose the products whose stock you want to adjust."), "warning")
+            return redirect(self.get_url(".index_view"))
+        back = request.values.get("url", "")
+        if not is_same_site_path(back):
+            one = len(products) == 1
+            back = self.get_url(".details_view", id=products[0].id) if one else self.get_url(".index_view")
+        form = AdjustStockForm()
+        if form.validate_on_submit():
+            before = {product.id: product.stock for product in products}
+            try:
+                for product in products:
+                    adjust_stock(product, form.quantity.data, form.reason.data, form.note.data)
+                db.session.commit()
+            except StockShortage as shortage:
+                db.session.rollback()
+                show_on_field(form, "quantity", shortage.message)
+            else:
+                flash(_("Stock adjusted: %(changes)s.", changes="; ".join(
+                    f"{p.name} {format_number(before[p.id])} → {format_number(p.stock)}" for p in products)), "success")
+                return redirect(back)
+        return self.render("admin/adjust_stock.html", form=form, products=products, return_url=back)
 
 
 def _not_own_ancestor(form: Any, field: Any) -> None:

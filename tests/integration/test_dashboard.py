@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import event
 
+from admin_app.catalog.stock import adjust_stock
 from admin_app.core.models import utcnow
 from admin_app.dashboard import services as dashboard
 from admin_app.extensions import db
@@ -17,7 +18,7 @@ from tests.conftest import login_as
 def shop_with_history():
     now = utcnow()
     lamp = f.product(name="Lamp", price=Decimal("10.00"), stock=3)
-    chair = f.product(name="<b>Chair</b>", price=Decimal("50.00"), stock=0)
+    chair = f.product(name="<b>Chair</b>", price=Decimal("50.00"), stock=10)
     f.product(name="Plenty", stock=500)
     alice = f.customer(username="alice")
     # Current period: 2 live orders; a cancelled and a deleted one that do not count.
@@ -29,6 +30,7 @@ def shop_with_history():
     gone.soft_delete()
     # Previous period: one order.
     f.order(alice, items=[(lamp, 1, Decimal("8.00"))], order_date=now - timedelta(days=45), status="delivered")
+    adjust_stock(chair, -9, "correction")  # the last of the 10 sold (pending): none left
     db.session.commit()
     return now
 

@@ -54,7 +54,7 @@ def fill_shop(rows: int = ROWS) -> None:
     parents = [Category(name=f"Shelf {n}") for n in range(rows // 2)]
     categories = parents + [Category(name=f"Shelf {n}", parent=parents[n % len(parents)])
                             for n in range(rows // 2, rows)]
-    products = [Product(name=f"Item product {n}", sku=f"SKU-{n}", price=Decimal("3.50") + n, stock=n % 4,
+    products = [Product(name=f"Item product {n}", sku=f"SKU-{n}", price=Decimal("3.50") + n, stock=3 + n % 4,
                         category=categories[n]) for n in range(rows)]
     customers = [Customer(username=f"shopper{n}", email=f"shopper{n}@example.com", first_name="Shopper",
                           last_name=f"Number {n}") for n in range(rows)]

@@ -233,7 +233,7 @@ def test_a_fifty_item_order_is_one_line_per_item(client, staff, shop):
     for (n, line), item in zip(lines, order.items, strict=True):
         assert f'name="items-{n}-id" type="hidden" value="{item.id}"' in line
         # The product named with its SKU, price and stock (issue 22), its price for the running total.
-        label = f"{item.product.name} · {item.product.sku} · €{item.product.price} · {item.product.stock} in stock"
+        label = f"{item.product.name} · {item.product.sku} · €{item.product.price} · {item.product.stock:,} in stock"
         suggestion = json.dumps([item.product_id, label, {"price": str(item.product.price)}])
         assert f'data-json="{html.escape(suggestion).replace("&quot;", "&#34;")}"' in line
         assert re.search(rf'aria-label="Quantity"[^>]*name="items-{n}-quantity"[^>]*value="{item.quantity}"', line)

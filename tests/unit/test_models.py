@@ -178,7 +178,7 @@ def test_timestamps_are_utc_aware_and_updated_at_moves():
     db.session.expire_all()
     assert product.created_at.tzinfo is not None and product.created_at.utcoffset() == timedelta(0)
     first_update = product.updated_at
-    product.stock = 9
+    product.price = Decimal("9.00")
     db.session.commit()
     db.session.expire_all()
     assert product.updated_at > first_update
