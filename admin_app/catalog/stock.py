@@ -59,7 +59,8 @@ class StockShortage(DataRuleError):
     """Not enough units of a product for a movement out of stock: nothing was written."""
 
     def __init__(self, message: str, product_id: int, field: str) -> None:
-        super().__init__(message, field=field)
+        # On a form with item lines, on the quantity of the line with this product.
+        super().__init__(message, field=field, line=("product", product_id, "quantity"))
         self.product_id = product_id
 
 

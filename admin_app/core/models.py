@@ -204,12 +204,16 @@ class DataRuleError(ValueError):
     customer). Raised while the session flushes, before anything is written, so the admin
     form, an inline row, a part's own page, a bulk action, the CLI and plain ORM code are all
     refused alike. ``field`` names the attribute the message is about, so a form can show it
-    on that field."""
+    on that field; ``line`` narrows it to one part among many, as ``(reference, id, field)``:
+    the line (an order's item) whose ``reference`` (its product) has that id, on its ``field``
+    (quantity); a form without such a line shows it on ``field``."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None,
+                 line: tuple[str, Any, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.line = line
 
 
 def committed_value(session: Session, record: Any, key: str) -> Any:

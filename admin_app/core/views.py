@@ -685,7 +685,12 @@ class ShopModelView(RoleAccessMixin, ModelView):
         if not self.soft_delete or not self.is_action_allowed("restore"):
             abort(403)
         record_id = request.form.get("id", "")
-        restored = self._restore([record_id])
+        try:
+            restored = self._restore([record_id])
+        except DataRuleError as refused:  # e.g. too few units left for a restored order
+            db.session.rollback()
+            flash(_("Not restored: %(why)s", why=refused.message), "error")
+            return redirect(self.get_url(".edit_view", id=record_id))
         if not restored:
             abort(404)
         return redirect(self.get_url(".edit_view", id=record_id))
@@ -982,8 +987,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
             show_on_field(form, friendly.field, friendly.message)
             flash(friendly.message, "error")
             return True
-        if isinstance(exc, DataRuleError):  # the order life cycle, the trash, ...
-            show_on_field(form, exc.field, exc.message)
+        if isinstance(exc, DataRuleError):  # the order life cycle, the trash, the stock ...
+            show_rule_error(form, exc)
             flash(exc.message, "error")
             return True
         if isinstance(exc, StaleDataError):
@@ -996,6 +1001,21 @@ class ShopModelView(RoleAccessMixin, ModelView):
         log.exception("could not save %s", self.endpoint)
         flash(_("The record could not be saved. Nothing was changed; please try again."), "error")
         return True
+
+
+def show_rule_error(form: Any, error: DataRuleError) -> None:
+    """A broken rule's message on the line it is about (an order's item line, by its product:
+    ``DataRuleError.line``), on a part's own form (the Order items page), else on its field."""
+    if form is not None and error.line is not None:
+        reference, record_id, line_field = error.line
+        field = getattr(form, error.field, None) if error.field else None
+        lines = [entry.form for entry in getattr(field, "entries", ())] or [form]
+        for line in lines:
+            chosen = getattr(getattr(line, reference, None), "data", None)
+            if getattr(chosen, "id", chosen) == record_id and getattr(line, line_field, None) is not None:
+                show_on_field(line, line_field, error.message)
+                return
+    show_on_field(form, error.field, error.message)
 
 
 def show_on_field(form: Any, name: str | None, message: str) -> None:
