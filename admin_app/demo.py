@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 
 from admin_app.accounts.models import Address, User, search_key
 from admin_app.catalog.models import Category, Product, StockMovement
@@ -309,10 +309,21 @@ class _DemoData:
         its live orders hold, then each order line's sale, and for a cancelled order the units
         coming back, at the order's date. ``check-stock`` holds on a fresh demo."""
         held = [0] * (len(self.stocks) + 1)
+        # A cancelled order's units are out of stock from its sale to its cancellation: the
+        # stock then must have held them too, beside everything the live orders hold.
+        spare = [0] * (len(self.stocks) + 1)
         for pid, units, oid in zip(self.line_products, self.line_units, self.line_orders, strict=True):
-            if oid not in self.cancelled:
+            if oid in self.cancelled:
+                spare[pid] = max(spare[pid], units)
+            else:
                 held[pid] += units
-        balance = [0, *(stock + held[pid] for pid, stock in enumerate(self.stocks, start=1))]
+        raised = [dict(pid=pid, new_stock=stock + spare[pid]) for pid, stock in enumerate(self.stocks, start=1)
+                  if spare[pid]]
+        if raised:
+            products = Product.__table__
+            db.session.execute(update(products).where(products.c.id == bindparam("pid"))
+                               .values(stock=bindparam("new_stock")), raised)
+        balance = [0, *(stock + spare[pid] + held[pid] for pid, stock in enumerate(self.stocks, start=1))]
         system = dict(actor_id=None, actor_label="system", note=None)
         opened = self.today - timedelta(days=800)
         opening = (dict(product_id=pid, quantity=balance[pid], balance=balance[pid], reason="opening_balance",

@@ -6,7 +6,8 @@ Prepares a database with the project's own CLI (``db upgrade``, a moderate ``see
 4 sync workers, login throttling in Redis), signs every simulated staff member in once
 through ``/login`` and lets them work for a bounded time (lists, searches, order edits with
 inline items, price edits, soft delete and restore, status bulk actions, CSV exports,
-dashboard). Every request is recorded; every write the app acknowledged (a 302 followed by
+dashboard, and staff racing to sell the last few units of a handful of products). Every
+request is recorded; every write the app acknowledged (a 302 followed by
 its success message) is recorded with what it should have done. After gunicorn is stopped
 the database is read directly and compared with those acknowledgements (see
 ``bench/README.md``, "Load test", for the rules).
@@ -66,8 +67,9 @@ AUDIT_SLACK = timedelta(seconds=2)  # same machine clock; allowance around [sent
 MIX = (
     ("order_list", 18), ("order_search", 10), ("product_list", 9), ("order_edit", 16), ("price_edit", 14),
     ("delete_restore", 8), ("status_action", 10), ("csv_export", 4), ("dashboard", 6),
-    ("product_create", 2), ("order_create", 3),
+    ("product_create", 2), ("order_create", 3), ("last_units", 8),
 )
+SCARCE_PRODUCTS, SCARCE_UNITS = 4, 3  # every member sells these: a few units, many buyers
 
 ALERT = re.compile(r'<div class="alert alert-(\w+)[^"]*">\s*(?:<button[^>]*>.*?</button>)?(.*?)</div>', re.S)
 TAG = re.compile(r"<[^>]+>")
@@ -422,6 +424,8 @@ class Staff(threading.Thread):
         messages = " | ".join(m for _, m in alerts(body))
         if "since you opened it" in text:
             result = "refused_stale"
+        elif "left in stock" in text:
+            result = "refused_stock"
         elif "changed by someone else while you were saving" in text:
             result = "refused_stale_flush"
         elif "could not be saved" in text:
@@ -593,31 +597,39 @@ class Staff(threading.Thread):
         else:
             self.journal.outcome(Outcome("product_create", "unknown", self.user, None, str(messages)[:200]))
 
-    def order_create(self) -> None:
-        page, form = self._form_page("order create", "/admin/order/new/?url=%2Fadmin%2Forder%2F", False)
+    def last_units(self) -> None:
+        """An order for one of the scarce products: the staff race for their last units, and
+        every sale beyond the stock must be refused with the stock's message."""
+        self.order_create(scarce=True)
+
+    def order_create(self, scarce: bool = False) -> None:
+        kind = "last units" if scarce else "order create"
+        page, form = self._form_page(kind, "/admin/order/new/?url=%2Fadmin%2Forder%2F", False)
         if page is None:
             return
         customer_id, _username, address_id = self.rng.choice(self.shared["customers"])
-        count = self.rng.randint(1, 3)
-        products = self.rng.sample(self.shared["item_products"], count)
-        items = [{"product": p, "quantity": self.rng.randint(1, 5)} for p in products]
+        if scarce:
+            items = [{"product": self.rng.choice(self.shared["scarce_products"]), "quantity": self.rng.randint(1, 2)}]
+        else:
+            products = self.rng.sample(self.shared["item_products"], self.rng.randint(1, 3))
+            items = [{"product": p, "quantity": self.rng.randint(1, 5)} for p in products]
         form.update({"user": str(customer_id), "address": str(address_id), "status": "pending",
                      "shipping_fee": "4.95", "notes": "", "_continue_editing": "Save and Continue Editing"})
         for n, item in enumerate(items):
             form.update({f"items-{n}-product": str(item["product"]), f"items-{n}-quantity": str(item["quantity"]),
                          f"items-{n}-price": ""})
         sent = time.time()
-        reply = self.call("order create POST", "POST", "/admin/order/new/?url=%2Fadmin%2Forder%2F", form,
+        reply = self.call(f"{kind} POST", "POST", "/admin/order/new/?url=%2Fadmin%2Forder%2F", form,
                           expect=(302, 200))
         if reply is None or reply.status != 302:
             if reply is not None and reply.status == 200:
-                self._refusal("order_create", reply.body, None)
+                self._refusal("last_units" if scarce else "order_create", reply.body, None)
             return
         match = re.search(r"[?&]id=(\d+)", reply.headers.get("Location") or "")
-        messages = self.follow("order create", reply)
+        messages = self.follow(kind, reply)
         if match and any(c == "success" and "successfully created" in m for c, m in messages):
             self.journal.write(Write("order_create", self.user, sent, time.time(), "Order", int(match.group(1)),
-                                     -1, {"items": [], "created": items, "status": "pending"}))
+                                     -1, {"items": [], "created": items, "status": "pending", "scarce": scarce}))
         else:
             self.journal.outcome(Outcome("order_create", "unknown", self.user, None, str(messages)[:200]))
 
@@ -645,6 +657,7 @@ class Verifier:
         self.statuses()
         self.items()
         self.created()
+        self.stock()
         self.invariants()
         self.audit()
 
@@ -787,6 +800,50 @@ class Verifier:
                 self.checked["created orders"] += 1
                 if w.entity_id not in self.final["orders"]:
                     self.fail("creates", f"order {w.entity_id} created by {w.user} is missing")
+
+    def stock(self) -> None:
+        """The ledger: every product's stock is the sum of its movements, and every order's
+        items are covered by its movements (the units it holds, per product, were taken;
+        a cancelled or deleted order's were given back); the scarce products were never
+        oversold."""
+        from sqlalchemy import text
+
+        engine = engine_for(self.url)
+        try:
+            with engine.connect() as conn:
+                ledger = {r.product_id: r.total for r in conn.execute(text(
+                    "SELECT product_id, sum(quantity) AS total FROM stock_movements GROUP BY product_id"))}
+                taken: dict[tuple[int, int], int] = defaultdict(int)
+                for r in conn.execute(text("SELECT order_id, product_id, sum(quantity) AS total FROM stock_movements "
+                                           "WHERE order_id IS NOT NULL GROUP BY order_id, product_id")):
+                    taken[(r.order_id, r.product_id)] = -r.total
+        finally:
+            engine.dispose()
+        for pid, row in self.final["products"].items():
+            self.checked["stock = sum of movements"] += 1
+            if row["stock"] != ledger.get(pid, 0):
+                self.fail("stock", f"product {pid}: stock {row['stock']}, movements add up to {ledger.get(pid, 0)}")
+        for oid, order in self.final["orders"].items():
+            holds = order["status"] != "cancelled" and not order["deleted"]
+            held: dict[int, int] = defaultdict(int)
+            for _item, pid, quantity, _price in self.final["items"].get(oid, []) if holds else []:
+                held[pid] += quantity
+            for pid in held.keys() | {p for o, p in taken if o == oid}:
+                self.checked["order lines covered by movements"] += 1
+                if held.get(pid, 0) != taken.get((oid, pid), 0):
+                    self.fail("stock", f"order {oid}, product {pid}: holds {held.get(pid, 0)} units, its movements "
+                                       f"took {taken.get((oid, pid), 0)}")
+        sold = Counter()
+        for w in self.writes:
+            if w.kind == "order_create" and w.data.get("scarce"):
+                for item in w.data["created"]:
+                    sold[item["product"]] += item["quantity"]
+        for pid in self.shared["scarce_products"]:
+            left = self.final["products"][pid]["stock"]
+            self.notes.append(f"scarce product {pid}: {SCARCE_UNITS} units, {sold[pid]} sold in acknowledged orders, "
+                              f"{left} left")
+            if left < 0 or sold[pid] > SCARCE_UNITS:
+                self.fail("stock", f"scarce product {pid} oversold: {sold[pid]} of {SCARCE_UNITS} sold, {left} left")
 
     def invariants(self) -> None:
         from sqlalchemy import text
@@ -1031,6 +1088,15 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     live_products = sorted(pid for pid, p in base["products"].items() if not p["deleted"])
     rng.shuffle(live_products)
+    # A few products with only a few units left, which every member tries to sell.
+    scarce_products, live_products = live_products[:SCARCE_PRODUCTS], live_products[SCARCE_PRODUCTS:]
+    for pid in scarce_products:
+        change = SCARCE_UNITS - base["products"][pid]["stock"]
+        if change:
+            manage(["adjust-stock", str(pid), "--quantity", str(change), "--reason", "correction",
+                    "--note", "load test: a few units left"], env)
+    say(f"  scarce products {scarce_products}: {SCARCE_UNITS} units each")
+    base = snapshot(url)
     # Disjoint roles for products: a few hot ones for price edits, a pool per member for
     # delete/restore, and the rest for new order items (never deleted, so always valid).
     hot_products = live_products[:HOT_PRODUCTS]
@@ -1046,7 +1112,7 @@ def main(argv: list[str] | None = None) -> int:
         "customers": chosen["customers"], "hot_products": hot_products, "all_products": sorted(base["products"]),
         "delete_pools": delete_pools, "item_products": item_products, "live_orders": live_orders,
         "open_orders": open_orders, "hot_orders": hot_orders, "uncertain_products": set(), "uncertain_orders": set(),
-        "run_tag": stamp[-7:-1], "status_filters": {},
+        "run_tag": stamp[-7:-1], "status_filters": {}, "scarce_products": scarce_products,
     }
 
     log_path = bench.RESULTS / f"{stamp}-load-{kind}-gunicorn.log"
@@ -1106,7 +1172,7 @@ def main(argv: list[str] | None = None) -> int:
     say("  checked: " + ", ".join(f"{v:,} {k}" for k, v in verifier.checked.items()))
     for note in verifier.notes:
         say("  " + note)
-    rules = ("prices", "soft delete", "statuses", "order items", "creates", "invariants", "audit log")
+    rules = ("prices", "soft delete", "statuses", "order items", "creates", "stock", "invariants", "audit log")
     for rule in rules:
         problems = verifier.failures.get(rule, [])
         say(f"  {rule:<12} {'OK' if not problems else f'FAILED ({len(problems)})'}")

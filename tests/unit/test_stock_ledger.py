@@ -136,7 +136,10 @@ def test_the_adjust_stock_command(runner):
 
 
 def test_the_demo_writes_its_stock_through_the_ledger():
-    seed_demo(DemoSizes(customers=10, products=8, orders=30, items_per_order=3, posts=1))
+    # Many orders of few products: cancelled ones among them, sold and given back.
+    seed_demo(DemoSizes(customers=10, products=8, orders=300, items_per_order=3, posts=1))
+    assert db.session.scalar(select(func.count()).select_from(StockMovement)
+                             .where(StockMovement.reason == "order_cancelled")) > 0
     assert stock_differences() == []
     placed = db.session.scalar(select(func.count()).select_from(StockMovement)
                                .where(StockMovement.reason == "order_placed"))
