@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from admin_app.catalog.models import MANUAL_REASONS, REASON_LABELS
+from admin_app.core.validators import count
 
 MOST_UNITS = 1_000_000  # per adjustment, either way: more is a typing mistake
 
@@ -21,7 +22,7 @@ class AdjustStockForm(FlaskForm):
     quantity = IntegerField(
         _l("Units in (+) or out (−)"),
         validators=[InputRequired(_l("Enter how many units come in (e.g. 12) or go out (e.g. -3).")),
-                    NumberRange(min=-MOST_UNITS, max=MOST_UNITS), _not_zero],
+                    *count(-MOST_UNITS, MOST_UNITS)["validators"][1:], _not_zero],
         description=_l("A positive number adds units to the stock, a negative one takes them out."))
     reason = SelectField(_l("Reason"), choices=[(code, REASON_LABELS[code]) for code in MANUAL_REASONS],
                          validators=[InputRequired()])

@@ -177,6 +177,20 @@ def test_every_page_shows_only_marked_text_in_the_pseudo_locale(pseudo_app, admi
     product_form = client.get("/admin/product/new/")
     responses["/admin/product/new/ (refused)"] = client.post("/admin/product/new/", data={
         "csrf_token": csrf_token_from(product_form.text), "name": "", "price": "12,5,0", "stock": "-1"})
+    # Adjust stock: its form, a shortage on its field, and the product's page after one.
+    lamp = db.session.scalars(select(Product).where(Product.name == "Brass lamp")).one()
+    adjust_url = f"/admin/product/adjust-stock/?id={lamp.id}"
+    adjust_form = client.get(adjust_url)
+    responses[adjust_url] = adjust_form
+    responses[adjust_url + " (shortage)"] = client.post(adjust_url, data={
+        "csrf_token": csrf_token_from(adjust_form.text), "id": str(lamp.id), "quantity": str(-(lamp.stock + 1)),
+        "reason": "correction"})
+    responses[adjust_url + " (out of range)"] = client.post(adjust_url, data={
+        "csrf_token": csrf_token_from(adjust_form.text), "id": str(lamp.id), "quantity": "-9999999",
+        "reason": "correction"})
+    adjusted = client.post(adjust_url, data={"csrf_token": csrf_token_from(adjust_form.text), "id": str(lamp.id),
+                                             "quantity": "5", "reason": "received", "note": "Delivery"})
+    responses[adjust_url + " (adjusted)"] = client.get(adjusted.headers["Location"])
     # A bulk action's report, flashed on the list.
     comments = client.get("/admin/comment/")
     ids = re.findall(r'class="action-checkbox" value="(\d+)"', comments.text)
