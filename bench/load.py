@@ -71,7 +71,8 @@ MIX = (
 )
 SCARCE_PRODUCTS, SCARCE_UNITS = 4, 3  # every member sells these: a few units, many buyers
 
-ALERT = re.compile(r'<div class="alert alert-(\w+)[^"]*">\s*(?:<button[^>]*>.*?</button>)?(.*?)</div>', re.S)
+# The flashed messages (the page frame gives each ``role="alert"`` after its classes).
+ALERT = re.compile(r'<div class="alert alert-(\w+)[^"]*"[^>]*>\s*(?:<button[^>]*>.*?</button>)?(.*?)</div>', re.S)
 TAG = re.compile(r"<[^>]+>")
 
 
