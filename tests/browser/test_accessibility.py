@@ -46,6 +46,9 @@ SIGNED_IN_PAGES = [
     ("customer edit", "/admin/customer/edit/?id={customer}"),
     ("details", "/admin/order/details/?id={order}"),
     ("history", "/admin/auditlog/record/Order/{order}/"),
+    ("product with its stock movements", "/admin/product/details/?id={product}"),
+    ("product edit", "/admin/product/edit/?id={product}"),
+    ("adjust stock", "/admin/product/adjust-stock/?id={product}"),
     ("deleted record", "/admin/order/details/?id={deleted}"),
     ("my account", "/admin/account/"),
     ("two-factor enrolment", "/admin/account/security/two-factor/"),
@@ -66,7 +69,7 @@ def shop_data() -> dict[str, Any]:
     deleted.soft_delete()
     grace = f.employee(username="grace.h", role="staff")
     db.session.commit()
-    return {"order": order.id, "customer": ada.id, "deleted": deleted.id, "employee": grace.id}
+    return {"order": order.id, "customer": ada.id, "deleted": deleted.id, "employee": grace.id, "product": lamp.id}
 
 
 def check_page(page: Any, path: str) -> list[str]:

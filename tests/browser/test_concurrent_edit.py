@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_second_tab_sees_the_conflict(page, staff_user):
-    product = f.product(name="Oak desk", price=Decimal("100.00"), stock=5)
+    product = f.product(name="Oak desk", price=Decimal("100.00"), description="Solid oak")
     login(page, "staff1", PASSWORD)
     url = f"/admin/product/edit/?id={product.id}"
     first = page
@@ -26,16 +26,16 @@ def test_second_tab_sees_the_conflict(page, staff_user):
     first.click("input[type=submit][value='Save']")
     first.wait_for_load_state("networkidle")
 
-    second.fill("input[name=stock]", "9")
+    second.fill("textarea[name=description]", "Veneer")
     second.click("input[type=submit][value='Save']")
     second.wait_for_load_state("networkidle")
     assert second.locator("text=since you opened it").is_visible()
     assert second.input_value("input[name=price]") == "120.00"  # the current values are shown
-    assert second.input_value("input[name=stock]") == "5"
+    assert second.input_value("textarea[name=description]") == "Solid oak"
 
     db.session.expire_all()
     saved = db.session.get(Product, product.id)
-    assert (saved.price, saved.stock) == (Decimal("120.00"), 5)
+    assert (saved.price, saved.description) == (Decimal("120.00"), "Solid oak")
 
 
 def test_a_customer_tab_opened_before_an_address_fix_sees_the_conflict(page, staff_user):
