@@ -164,3 +164,38 @@ def test_dashboard_period_figures_link_to_exactly_the_rows_they_count(client, ad
     customers = re.search(r'id="new-customers"><a href="([^"]+)">(\d+)</a>', page)
     in_period = listed(client, html.unescape(customers.group(1)))
     assert len(in_period) == int(customers.group(2)) and joined.id in in_period and earlier.id not in in_period
+
+
+
+def add_filter_menu(page: str) -> list[str]:
+    """The entries of the list's "Add filter" menu, and the filter groups its script offers."""
+    menu = re.search(r'<div class="dropdown-menu field-filters">(.*?)</div>', page, re.S)
+    entry = re.compile(r'class="dropdown-item filter"[^>]*>([^<]+)<')
+    entries = [html.unescape(e).strip() for e in entry.findall(menu.group(1))]
+    data = re.search(r'id="filter-groups-data" class="d-none">([^<]+)<', page)
+    return entries + list(json.loads(html.unescape(data.group(1))) if data else ())
+
+
+def test_the_switch_is_the_one_way_into_the_trash(client, admin):
+    live, binned = f.customer(last_name="Kept"), f.customer(last_name="Binned")
+    binned.deleted_at = utcnow()
+    db.session.commit()
+    page = client.get("/admin/customer/").text
+    assert listed(client, "/admin/customer/") == {live.id}
+    menu = add_filter_menu(page)
+    assert "Created" in menu and "Deleted" not in menu, menu
+    trash_url = quick_links(page, "Show")["In the trash"]
+    assert listed(client, trash_url) == {binned.id}
+    # With another filter beside the switch: the menu still leaves Deleted out, the filter
+    # form's rows (its script's data) hold the other filter only, and the form and the
+    # Reset link keep the switch.
+    both = client.get(quick_links(client.get(trash_url).text, "Created")["This month"]).text
+    assert {int(i) for i in ROW.findall(both)} == {binned.id}
+    assert "Deleted" not in add_filter_menu(both)
+    active = json.loads(html.unescape(re.search(r'id="active-filters-data" class="d-none">([^<]+)<', both).group(1)))
+    assert [name for _index, name, _value in active] == ["Created"], active
+    kept_switch = re.search(r'<input type="hidden" name="(flt\d+_\w+)" value="only">', both)
+    assert kept_switch, "the filter form does not resend the switch"
+    assert listed(client, f"/admin/customer/?{kept_switch.group(1)}=only") == {binned.id}
+    reset = re.search(r'<a href="([^"]+)" class="btn btn-secondary">Reset Filters</a>', both)
+    assert listed(client, html.unescape(reset.group(1))) == {binned.id}
