@@ -739,6 +739,8 @@ def main(argv: list[str] | None = None) -> int:
         ("orders, page 5,000", "/admin/order/?page=4999"),
         ("orders, date ascending", f"/admin/order/?sort={sort_index}"),
         (f"orders, search {picks['username']}", "/admin/order/?search=" + quote(picks["username"])),
+        ("orders, search by name obrien", "/admin/order/?search=obrien"),  # a person's normalised key (issue 22)
+        ("customers, search by name emile", "/admin/customer/?search=emile"),
         ("order items", "/admin/orderitem/"),
         ("products", "/admin/product/"),
         ("customers", "/admin/customer/"),
