@@ -24,6 +24,9 @@ def test_delete_find_in_the_trash_and_restore(page, staff_user):
     page.click(".quick-filters a:has-text('In the trash')")
     page.wait_for_load_state("networkidle")
     assert page.locator("td", has_text="Walnut desk lamp").is_visible()
+    page.click("text=Add Filter")  # the switch is the one way: no "Deleted" filter, no row for it
+    assert "Deleted" not in page.locator(".field-filters a.filter").all_inner_texts()
+    assert page.locator("table.filters tr").count() == 0
 
     page.goto(f"/admin/product/edit/?id={product.id}")
     assert page.locator("#deleted-notice").is_visible()
