@@ -11,9 +11,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from admin_app.core import quick_filters
 from admin_app.core.models import utcnow
 from admin_app.core.quick_filters import preset_range
 from admin_app.extensions import db
+from admin_app.sales.models import Order
 from tests import factories as f
 from tests.integration.test_list_queries import count_statements
 
@@ -66,6 +68,17 @@ def test_one_click_status_filters_with_counts_show_exactly_those_orders(client, 
     links = quick_links(client.get("/admin/order/").text)
     assert "Pending (2)" in links and "Cancelled (1)" in links and "Shipped (0)" in links, links
     assert listed(client, links["Pending (2)"]) == set(pending)
+
+
+def test_status_counts_stop_at_the_cap_as_the_lists_count_does(client, admin, monkeypatch):
+    monkeypatch.setattr(quick_filters, "COUNT_CAP", 2)
+    orders_at(timedelta(hours=1), timedelta(hours=2), timedelta(hours=3))
+    cancelled = orders_at(timedelta(hours=1), timedelta(hours=2), timedelta(hours=3), status="cancelled")
+    db.session.get(Order, cancelled[0]).soft_delete()
+    db.session.commit()
+    links = quick_links(client.get("/admin/order/").text, "Status")
+    assert {"Pending (2+)", "Cancelled (2)", "Paid (0)"} <= set(links), links  # the trash is not counted
+    assert len(listed(client, links["Pending (2+)"])) == 3
 
 
 def test_date_presets_are_days_of_the_employees_zone(client, admin):
@@ -137,7 +150,7 @@ def test_order_list_with_one_click_filters_stays_within_its_statements(client, a
     client.get("/admin/")
     count, page = count_statements(client, "/admin/order/")
     assert "Pending (2)" in quick_links(page)
-    assert count <= 4  # the signed-in employee, the rows, the count, the one grouped count by status
+    assert count <= 4  # the signed-in employee, the rows, the count, the one statement counting by status
 
 
 def test_dashboard_status_figure_links_to_exactly_the_orders_it_counts(client, admin):
