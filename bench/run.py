@@ -52,6 +52,9 @@ BENCH_USER, BENCH_EMAIL = "bench", "bench@shop.example"
 BENCH_PASSWORD = "bench-password-not-secret"  # a throwaway bench database only
 # The bench admin signs in with a second factor, as admins must (TWO_FACTOR_REQUIRED_ROLES).
 BENCH_TOTP_SECRET = "BENCHBENCHBENCHBENCHBENCHBENCH23"  # a throwaway bench database only
+# The key its TOTP secret is stored under: fixed, so a --reuse run (with its own random
+# SECRET_KEY, from which the key is otherwise derived) can still read it.
+BENCH_TWO_FACTOR_KEY = "YmVuY2gtdHdvLWZhY3Rvci1rZXktbm90LXNlY3JldCE="  # a throwaway bench database only
 LAST_PATH = "/__bench__/last"
 EXPLAIN_PAGES_OVER_MS = 100.0  # pages slower than this get their heaviest statements replayed
 EXPLAIN_OVER_MS = 20.0  # and plans are shown for statements whose replay is slower than this
@@ -707,8 +710,8 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
     DATA.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
-           "RATELIMIT_STORAGE_URI": "memory://", "PYTHONUNBUFFERED": "1"}
+    env = {"TWO_FACTOR_ENCRYPTION_KEY": BENCH_TWO_FACTOR_KEY, **os.environ, "DATABASE_URL": url,
+           "SECRET_KEY": secrets.token_hex(32), "RATELIMIT_STORAGE_URI": "memory://", "PYTHONUNBUFFERED": "1"}
     env.pop("FLASK_DEBUG", None)
 
     say(f"== Bench database: {url}")
