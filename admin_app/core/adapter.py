@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import g
 from flask_admin import Admin
@@ -129,6 +130,34 @@ def column_choices(view: Any, name: str) -> dict[Any, Any] | None:
 def field_value(view: Any, row: Any, name: str) -> Any:
     """A (possibly dotted) column's value as Flask-Admin's list cell reads it."""
     return view._get_field_value(row, name)
+
+
+def hide_from_filter_menu(view: Any, context: dict[str, Any], hidden: Callable[[Any], bool]) -> dict[str, Any]:
+    """The list template's arguments without the filters ``hidden`` picks in its "Add filter"
+    menu and filter form; they stay registered, so their URLs (``flt<n>_<arg>``), exports and
+    the one-click links that set them work as before. Flask-Admin offers every registered
+    filter there and has no way to register one it does not offer: ``list_view`` hands the
+    template ``filters`` (shows the menu), ``filter_groups`` (``{label: [{"index": i, "arg":
+    ..., ...}]}``, the menu and its script's data) and ``active_filters`` (``[(index, name,
+    value)]``, the filter form's rows; the script looks each up in ``filter_groups``). A hidden
+    filter's value is kept: as ``kept_filter_args`` (the filter form's hidden inputs, named as
+    ``filter_args`` names them) and on ``clear_search_url`` (Reset Filters, the search's ×)."""
+    registered = active_filters(view)
+    indices = {index for index, flt in enumerate(registered) if hidden(flt)}
+    if not indices:
+        return {"kept_filter_args": {}}
+    groups = {label: offered for label, items in (context.get("filter_groups") or {}).items()
+              if (offered := [item for item in items if item["index"] not in indices])}
+    active = list(context.get("active_filters") or ())
+    kept = {f"flt{position}_{view.get_filter_arg(index, registered[index])}": value
+            for position, (index, _name, value) in enumerate(active) if index in indices}
+    clear = context.get("clear_search_url", "")
+    if kept:
+        clear += ("&" if "?" in clear else "?") + urlencode(kept)
+    return {"filters": [flt for index, flt in enumerate(registered) if index not in indices] or None,
+            "filter_groups": groups or None,
+            "active_filters": [triple for triple in active if triple[0] not in indices],
+            "kept_filter_args": kept, "clear_search_url": clear}
 
 
 # -- actions --------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ orders of a customer in the trash are still found by that customer's name.
 
 A column marked ``info={"search": NORMALISED}`` holds :func:`normalise` of its row's text
 (kept by the models on every write path); a word is matched against it normalised the same
-way, so "emile" finds "Émile" and "OBRIEN" finds "O'Brien" on SQLite and PostgreSQL alike.
+way, so "emile" finds "Émile", "OBRIEN" finds "O'Brien" and "lodz" finds "Łódź" on SQLite
+and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -75,11 +76,21 @@ def limit_search(text: str | None) -> LimitedSearch:
     return LimitedSearch(" ".join(kept), dropped)
 
 
+#: Letters NFKD leaves whole (a stroke or a ligature is no combining mark), written as the
+#: plain letters people type for them: "lodz" finds "Łódź", "soren" "Søren", "aero" "Ærø".
+#: Applied after case-folding (so the lower-case letters are enough: "Ł" folds to "ł");
+#: "ß" needs no entry (case-folding makes it "ss"). Changing it changes every stored
+#: ``users.search_key``: a migration recomputes them (0013 did for this table).
+TRANSLITERATION = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d",
+                                 "ı": "i"})
+
+
 def normalise(*texts: str | None) -> str:
     """The one form both a searched text and a search word are compared in: Unicode NFKD,
-    combining marks removed, case-folded, only letters, digits and single spaces kept."""
+    combining marks removed, case-folded, the letters of :data:`TRANSLITERATION` written
+    plainly, only letters, digits and single spaces kept."""
     decomposed = unicodedata.normalize("NFKD", " ".join(t for t in texts if t))
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().translate(TRANSLITERATION)
     return " ".join("".join(c for c in folded if c.isalnum() or c.isspace()).split())
 
 

@@ -3,7 +3,9 @@
 Used by :class:`~admin_app.core.views.ShopModelView` for every model with the
 ``SoftDeleteMixin``. The trash rule itself (rows in the trash left out of every read) is the
 models' (``core.soft_delete``); the back office adds the "Deleted" filter, the list's one
-way to see the trash, and the restore and purge pages (``core.trash``).
+way to see the trash, and the restore and purge pages (``core.trash``). People set the filter
+with the list's Live / In the trash / All switch (``core.quick_filters``); it stays registered
+(its URLs and exports work) but is not offered under "Add filter" (``ShopModelView.render``).
 """
 
 from __future__ import annotations

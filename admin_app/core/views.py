@@ -549,6 +549,9 @@ class ShopModelView(RoleAccessMixin, ModelView):
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
             kwargs.update(list_rows=self.list_rows, row_id_placeholder=ROW_ID_PLACEHOLDER)
+            # The trash is shown by the Live / In the trash / All switch alone (quick filters),
+            # not offered again under "Add filter" with a "show" operator.
+            kwargs.update(adapter.hide_from_filter_menu(self, kwargs, lambda flt: isinstance(flt, DeletedFilter)))
         return super().render(template, **kwargs)
 
     @pass_context

@@ -135,7 +135,7 @@ class OrderView(ShopModelView):
     column_choices = {"status": choices(ORDER_STATUSES)}  # the status filter is a select of labels
     date_presets = ("order_date",)
     quick_filters = ("status", "order_date")
-    quick_filter_counts = ("status",)  # one GROUP BY on ix_orders_status
+    quick_filter_counts = ("status",)  # one statement, a capped count per status on ix_orders_status
     search_hint = _l("Order number, customer name or email")
     column_filters = EXPORTS["order"].filters
     column_details_list = ("id", "order_date", "user", "address", "status", "items", "subtotal", "shipping_fee",

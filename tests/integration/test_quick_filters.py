@@ -11,9 +11,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from admin_app.core import quick_filters
 from admin_app.core.models import utcnow
 from admin_app.core.quick_filters import preset_range
 from admin_app.extensions import db
+from admin_app.sales.models import Order
 from tests import factories as f
 from tests.integration.test_list_queries import count_statements
 
@@ -66,6 +68,17 @@ def test_one_click_status_filters_with_counts_show_exactly_those_orders(client, 
     links = quick_links(client.get("/admin/order/").text)
     assert "Pending (2)" in links and "Cancelled (1)" in links and "Shipped (0)" in links, links
     assert listed(client, links["Pending (2)"]) == set(pending)
+
+
+def test_status_counts_stop_at_the_cap_as_the_lists_count_does(client, admin, monkeypatch):
+    monkeypatch.setattr(quick_filters, "COUNT_CAP", 2)
+    orders_at(timedelta(hours=1), timedelta(hours=2), timedelta(hours=3))
+    cancelled = orders_at(timedelta(hours=1), timedelta(hours=2), timedelta(hours=3), status="cancelled")
+    db.session.get(Order, cancelled[0]).soft_delete()
+    db.session.commit()
+    links = quick_links(client.get("/admin/order/").text, "Status")
+    assert {"Pending (2+)", "Cancelled (2)", "Paid (0)"} <= set(links), links  # the trash is not counted
+    assert len(listed(client, links["Pending (2+)"])) == 3
 
 
 def test_date_presets_are_days_of_the_employees_zone(client, admin):
@@ -137,7 +150,7 @@ def test_order_list_with_one_click_filters_stays_within_its_statements(client, a
     client.get("/admin/")
     count, page = count_statements(client, "/admin/order/")
     assert "Pending (2)" in quick_links(page)
-    assert count <= 4  # the signed-in employee, the rows, the count, the one grouped count by status
+    assert count <= 4  # the signed-in employee, the rows, the count, the one statement counting by status
 
 
 def test_dashboard_status_figure_links_to_exactly_the_orders_it_counts(client, admin):
@@ -164,3 +177,38 @@ def test_dashboard_period_figures_link_to_exactly_the_rows_they_count(client, ad
     customers = re.search(r'id="new-customers"><a href="([^"]+)">(\d+)</a>', page)
     in_period = listed(client, html.unescape(customers.group(1)))
     assert len(in_period) == int(customers.group(2)) and joined.id in in_period and earlier.id not in in_period
+
+
+
+def add_filter_menu(page: str) -> list[str]:
+    """The entries of the list's "Add filter" menu, and the filter groups its script offers."""
+    menu = re.search(r'<div class="dropdown-menu field-filters">(.*?)</div>', page, re.S)
+    entry = re.compile(r'class="dropdown-item filter"[^>]*>([^<]+)<')
+    entries = [html.unescape(e).strip() for e in entry.findall(menu.group(1))]
+    data = re.search(r'id="filter-groups-data" class="d-none">([^<]+)<', page)
+    return entries + list(json.loads(html.unescape(data.group(1))) if data else ())
+
+
+def test_the_switch_is_the_one_way_into_the_trash(client, admin):
+    live, binned = f.customer(last_name="Kept"), f.customer(last_name="Binned")
+    binned.deleted_at = utcnow()
+    db.session.commit()
+    page = client.get("/admin/customer/").text
+    assert listed(client, "/admin/customer/") == {live.id}
+    menu = add_filter_menu(page)
+    assert "Created" in menu and "Deleted" not in menu, menu
+    trash_url = quick_links(page, "Show")["In the trash"]
+    assert listed(client, trash_url) == {binned.id}
+    # With another filter beside the switch: the menu still leaves Deleted out, the filter
+    # form's rows (its script's data) hold the other filter only, and the form and the
+    # Reset link keep the switch.
+    both = client.get(quick_links(client.get(trash_url).text, "Created")["This month"]).text
+    assert {int(i) for i in ROW.findall(both)} == {binned.id}
+    assert "Deleted" not in add_filter_menu(both)
+    active = json.loads(html.unescape(re.search(r'id="active-filters-data" class="d-none">([^<]+)<', both).group(1)))
+    assert [name for _index, name, _value in active] == ["Created"], active
+    kept_switch = re.search(r'<input type="hidden" name="(flt\d+_\w+)" value="only">', both)
+    assert kept_switch, "the filter form does not resend the switch"
+    assert listed(client, f"/admin/customer/?{kept_switch.group(1)}=only") == {binned.id}
+    reset = re.search(r'<a href="([^"]+)" class="btn btn-secondary">Reset Filters</a>', both)
+    assert listed(client, html.unescape(reset.group(1))) == {binned.id}

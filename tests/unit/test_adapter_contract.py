@@ -175,6 +175,37 @@ def test_get_field_value(app: Flask, admin_user: Any) -> None:
         UPGRADE.format(name="BaseModelView._get_field_value", fix="field_value")
 
 
+def test_list_template_filter_arguments(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``list_view`` hands its template the filters as ``hide_from_filter_menu`` reads them
+    (``filters``, ``filter_groups`` of ``{"index", "arg", ...}`` entries, ``active_filters``
+    triples, ``clear_search_url``), and Flask-Admin's list template feeds its filter script
+    from the two."""
+    fix = "hide_from_filter_menu"
+    view = view_of(app, "order")
+    deleted = next(i for i, flt in enumerate(adapter.active_filters(view)) if type(flt).__name__ == "DeletedFilter")
+    arg = view.get_filter_arg(deleted, adapter.active_filters(view)[deleted])
+    captured: dict[str, Any] = {}
+    monkeypatch.setattr(view, "is_accessible", lambda: True)
+    monkeypatch.setattr(view, "render", lambda template, **kwargs: captured.update(kwargs) or "")
+    with app.test_request_context(f"/admin/order/?flt0_{arg}=only"):
+        view.index_view()
+        context = dict(captured)
+        assert {"filters", "filter_groups", "active_filters", "clear_search_url"} <= context.keys(), \
+            UPGRADE.format(name="list_view's filter arguments to the list template", fix=fix)
+        entries = [entry for group in context["filter_groups"].values() for entry in group]
+        assert any(entry["index"] == deleted and entry["arg"] == arg for entry in entries), \
+            UPGRADE.format(name="list_view's filter_groups entries", fix=fix)
+        assert [tuple(t)[::2] for t in context["active_filters"]] == [(deleted, "only")], \
+            UPGRADE.format(name="list_view's active_filters", fix=fix)
+        hidden = adapter.hide_from_filter_menu(view, context, lambda flt: type(flt).__name__ == "DeletedFilter")
+    assert hidden["kept_filter_args"] == {f"flt0_{arg}": "only"} and hidden["active_filters"] == []
+    assert all(e["index"] != deleted for group in hidden["filter_groups"].values() for e in group)
+    assert hidden["clear_search_url"].endswith(f"flt0_{arg}=only")
+    source, _, _ = app.jinja_env.loader.get_source(app.jinja_env, "admin/model/list.html")
+    assert "filter_groups|tojson" in source and "active_filters|tojson" in source, \
+        UPGRADE.format(name="admin/model/list.html's filter script data", fix=fix)
+
+
 def test_actions(app: Flask) -> None:
     view = view_of(app, "order")
     names = [name for name, _text in adapter.actions(view)]

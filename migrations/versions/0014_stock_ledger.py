@@ -3,16 +3,16 @@
 ``products.stock`` is from now on the sum of its movements: each existing product gets an
 opening-balance movement of the stock it has (none for a product with 0).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-01 23:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
