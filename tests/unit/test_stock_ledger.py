@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,8 @@ from admin_app.extensions import db
 from admin_app.sales.models import Order, OrderItem
 from admin_app.sales.services import move_order_ids
 from tests import factories as f
-from tests.conftest import meanwhile
+from tests.conftest import make_app, meanwhile
+from tests.unit.test_migrations import empty_database_url  # noqa: F401  (a fixture)
 
 ONE = Decimal("1.00")
 
@@ -323,3 +325,31 @@ def test_two_connections_racing_for_the_last_unit_exactly_one_wins(app):
     assert db.session.scalars(select(Order.id)).all() == won
     assert [m[:3] for m in movements(lamp.id)] == [(1, "opening_balance", None), (-1, "order_placed", won[0])]
     assert stock_of(lamp.id) == 0
+
+
+# --- the migration ------------------------------------------------------------------------
+
+
+def test_the_migration_opens_a_balance_per_existing_product(empty_database_url):  # noqa: F811
+    migrated = make_app(empty_database_url)
+    with migrated.app_context():
+        directory = migrated.extensions["migrate"].directory
+        upgrade(directory=directory, revision="0013")
+        with db.engine.begin() as connection:
+            for name, stock in (("Lamp", 7), ("Sold out", 0)):
+                connection.execute(text(
+                    "INSERT INTO products (name, price, stock, created_at, updated_at, version_id) "
+                    "VALUES (:name, 10, :stock, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"),
+                    {"name": name, "stock": stock})
+        upgrade(directory=directory)
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT p.name, m.quantity, m.balance, m.reason FROM stock_movements m "
+                "JOIN products p ON p.id = m.product_id")).all()
+        assert [tuple(r) for r in rows] == [("Lamp", 7, 7, "opening_balance")]
+        assert stock_differences(db.session) == []
+        db.session.remove()
+        downgrade(directory=directory, revision="0013")
+        with db.engine.connect() as connection:
+            assert connection.scalar(text("SELECT stock FROM products WHERE name = 'Lamp'")) == 7
+        db.engine.dispose()
