@@ -109,25 +109,35 @@ class ProductView(ShopModelView):
         if not products:
             flash(_("Choose the products whose stock you want to adjust."), "warning")
             return redirect(self.get_url(".index_view"))
-        back = request.values.get("url", "")
-        if not is_same_site_path(back):
-            one = len(products) == 1
-            back = self.get_url(".details_view", id=products[0].id) if one else self.get_url(".index_view")
+        back = self.adjust_stock_return_url(products)
         form = AdjustStockForm()
-        if form.validate_on_submit():
-            before = {product.id: product.stock for product in products}
-            try:
-                for product in products:
-                    adjust_stock(product, form.quantity.data, form.reason.data, form.note.data)
-                db.session.commit()
-            except StockShortage as shortage:
-                db.session.rollback()
-                show_on_field(form, "quantity", shortage.message)
-            else:
-                flash(_("Stock adjusted: %(changes)s.", changes="; ".join(
-                    f"{p.name} {format_number(before[p.id])} → {format_number(p.stock)}" for p in products)), "success")
-                return redirect(back)
+        if form.validate_on_submit() and self.adjust_products_stock(form, products):
+            return redirect(back)
         return self.render("admin/adjust_stock.html", form=form, products=products, return_url=back)
+
+    def adjust_stock_return_url(self, products: list[Product]) -> str:
+        """Where Adjust stock leads back to: the page it came from (on this site), else the
+        product's page for one product and the list for several."""
+        back = request.values.get("url", "")
+        if is_same_site_path(back):
+            return back
+        return self.get_url(".details_view", id=products[0].id) if len(products) == 1 else self.get_url(".index_view")
+
+    def adjust_products_stock(self, form: AdjustStockForm, products: list[Product]) -> bool:
+        """The form's movement for each product, committed together; a shortage rolls all back
+        and is shown on the quantity."""
+        before = {product.id: product.stock for product in products}
+        try:
+            for product in products:
+                adjust_stock(product, form.quantity.data, form.reason.data, form.note.data)
+            db.session.commit()
+        except StockShortage as shortage:
+            db.session.rollback()
+            show_on_field(form, "quantity", shortage.message)
+            return False
+        flash(_("Stock adjusted: %(changes)s.", changes="; ".join(
+            f"{p.name} {format_number(before[p.id])} → {format_number(p.stock)}" for p in products)), "success")
+        return True
 
 
 def _not_own_ancestor(form: Any, field: Any) -> None:

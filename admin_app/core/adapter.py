@@ -146,18 +146,25 @@ def hide_from_filter_menu(view: Any, context: dict[str, Any], hidden: Callable[[
     indices = {index for index, flt in enumerate(registered) if hidden(flt)}
     if not indices:
         return {"kept_filter_args": {}}
-    groups = {label: offered for label, items in (context.get("filter_groups") or {}).items()
-              if (offered := [item for item in items if item["index"] not in indices])}
+    groups = _groups_without(context.get("filter_groups") or {}, indices)
     active = list(context.get("active_filters") or ())
     kept = {f"flt{position}_{view.get_filter_arg(index, registered[index])}": value
             for position, (index, _name, value) in enumerate(active) if index in indices}
-    clear = context.get("clear_search_url", "")
-    if kept:
-        clear += ("&" if "?" in clear else "?") + urlencode(kept)
     return {"filters": [flt for index, flt in enumerate(registered) if index not in indices] or None,
             "filter_groups": groups or None,
             "active_filters": [triple for triple in active if triple[0] not in indices],
-            "kept_filter_args": kept, "clear_search_url": clear}
+            "kept_filter_args": kept, "clear_search_url": _with_arguments(context.get("clear_search_url", ""), kept)}
+
+
+def _groups_without(groups: dict[str, list[dict[str, Any]]], indices: set[int]) -> dict[str, list[dict[str, Any]]]:
+    """The "Add filter" menu's groups without the filters at ``indices`` (and groups left empty)."""
+    return {label: offered for label, items in groups.items()
+            if (offered := [item for item in items if item["index"] not in indices])}
+
+
+def _with_arguments(url: str, arguments: dict[str, Any]) -> str:
+    """``url`` with ``arguments`` added to its query string."""
+    return url + ("&" if "?" in url else "?") + urlencode(arguments) if arguments else url
 
 
 # -- actions --------------------------------------------------------------------------------
