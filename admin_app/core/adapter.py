@@ -148,12 +148,17 @@ def hide_from_filter_menu(view: Any, context: dict[str, Any], hidden: Callable[[
         return {"kept_filter_args": {}}
     groups = _groups_without(context.get("filter_groups") or {}, indices)
     active = list(context.get("active_filters") or ())
-    kept = {f"flt{position}_{view.get_filter_arg(index, registered[index])}": value
-            for position, (index, _name, value) in enumerate(active) if index in indices}
+    kept = _kept_arguments(view, registered, active, indices)
     return {"filters": [flt for index, flt in enumerate(registered) if index not in indices] or None,
             "filter_groups": groups or None,
             "active_filters": [triple for triple in active if triple[0] not in indices],
             "kept_filter_args": kept, "clear_search_url": _with_arguments(context.get("clear_search_url", ""), kept)}
+
+
+def _kept_arguments(view: Any, registered: list[Any], active: list[Any], indices: set[int]) -> dict[str, Any]:
+    """The URL arguments (``flt<position>_<arg>``) of the active filters at ``indices``."""
+    return {f"flt{position}_{view.get_filter_arg(index, registered[index])}": value
+            for position, (index, _name, value) in enumerate(active) if index in indices}
 
 
 def _groups_without(groups: dict[str, list[dict[str, Any]]], indices: set[int]) -> dict[str, list[dict[str, Any]]]:
