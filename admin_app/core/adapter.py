@@ -144,15 +144,20 @@ def hide_from_filter_menu(view: Any, context: dict[str, Any], hidden: Callable[[
     ``filter_args`` names them) and on ``clear_search_url`` (Reset Filters, the search's ×)."""
     registered = active_filters(view)
     indices = {index for index, flt in enumerate(registered) if hidden(flt)}
+    offered = [flt for index, flt in enumerate(registered) if index not in indices]
     if not indices:
         return {"kept_filter_args": {}}
-    groups = _groups_without(context.get("filter_groups") or {}, indices)
     active = list(context.get("active_filters") or ())
     kept = _kept_arguments(view, registered, active, indices)
-    return {"filters": [flt for index, flt in enumerate(registered) if index not in indices] or None,
-            "filter_groups": groups or None,
-            "active_filters": [triple for triple in active if triple[0] not in indices],
+    return {"filters": offered or None,
+            "filter_groups": _groups_without(context.get("filter_groups") or {}, indices) or None,
+            "active_filters": _without(active, indices),
             "kept_filter_args": kept, "clear_search_url": _with_arguments(context.get("clear_search_url", ""), kept)}
+
+
+def _without(active: list[Any], indices: set[int]) -> list[Any]:
+    """The filter form's rows (``(index, name, value)``) but those of the filters at ``indices``."""
+    return [triple for triple in active if triple[0] not in indices]
 
 
 def _kept_arguments(view: Any, registered: list[Any], active: list[Any], indices: set[int]) -> dict[str, Any]:
