@@ -19,6 +19,7 @@ from admin_app.core.error_pages import register_error_pages
 from admin_app.core.i18n import register_i18n
 from admin_app.core.observability import configure_logging, health, register_request_ids
 from admin_app.core.security import register_proxy_fix, register_request_limits, register_security_headers
+from admin_app.core.tasks import register_task_queue
 from admin_app.extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -34,6 +35,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     register_logging(app)
     register_request_handling(app)
     register_extensions(app)
+    register_task_queue(app)
     register_blueprints(app)
     register_admin(app)
     register_security(app)

@@ -22,6 +22,7 @@ from admin_app.core.frame import register_frame_helpers
 from admin_app.core.i18n import TRANSLATIONS
 from admin_app.core.security import allow_inline_handler, csp_nonce
 from admin_app.dashboard.views import DashboardView
+from admin_app.exports.views import ExportsView
 from admin_app.extensions import db
 from admin_app.sales.models import CartItem, Order, OrderItem
 from admin_app.sales.views import CartItemView, OrderItemView, OrderView
@@ -75,5 +76,6 @@ def register_views(admin: Admin) -> None:
         EmployeeView(Employee, db, category=_l("Administration"), name=_l("Employees")),
         AuditLogView(AuditLog, db, category=_l("Administration"), name=_l("History")),
     )
+    admin.add_view(ExportsView(name=_l("Exports"), endpoint="exports", url="/admin/exports"))
     admin.add_view(AccountView(name=_l("My account"), endpoint="account", url="/admin/account"))
     register_two_factor_views(admin)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
@@ -24,6 +25,7 @@ from admin_app.accounts.services import UserError, create_employee, find_user_by
 from admin_app.audit.services import CLI, audit_actor
 from admin_app.catalog.models import MANUAL_REASONS, Product
 from admin_app.catalog.stock import adjust_stock, stock_differences
+from admin_app.config import PROJECT_ROOT
 from admin_app.core import trash
 from admin_app.core.config_check import config_problems, is_fatal
 from admin_app.core.export import (
@@ -35,6 +37,7 @@ from admin_app.core.export import (
 )
 from admin_app.core.models import DataRuleError
 from admin_app.core.search import filter_clause, limit_search
+from admin_app.core.tasks import consumer as queue_consumer
 from admin_app.demo import DatabaseNotEmpty, DemoSizes, database_is_empty, seed_demo, total_rows
 from admin_app.domains import EXPORTS
 from admin_app.extensions import db
@@ -154,8 +157,25 @@ def demo_command(host: str, port: int) -> None:
         "  (a new password is set every time the demo starts)\n"
         "  Two-factor sign-in is not required in the demo; try it on My account.\n"
     )
-    # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly.
-    run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)
+    # Long work (big exports) runs beside the server, in a worker process of its own.
+    worker = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "manage.py"), "worker", "--workers", "1"])
+    try:
+        # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly.
+        run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Threads taking jobs from the queue.")
+@with_appcontext
+def worker_command(workers: int) -> None:
+    """Take jobs from the task queue (big exports) and run the periodic ones (expiry, the
+    reaper), until stopped (Ctrl+C or SIGTERM: the job at hand finishes first)."""
+    where = current_app.config.get("TASK_QUEUE_URL") or "instance/tasks.db"
+    click.echo(f"Worker: {workers} thread(s) on the queue at {where}")
+    queue_consumer(workers).run()
 
 
 @click.command("check-config")
@@ -195,8 +215,8 @@ def reset_two_factor_command(username: str) -> None:
     click.echo(f"The second factor of {employee.username} has been reset; they set up a new one at their next sign-in.")
 
 
-cli_commands = [create_user_command, seed_demo_command, demo_command, check_config_command, prune_sessions_command,
-                reset_two_factor_command]
+cli_commands = [create_user_command, seed_demo_command, demo_command, worker_command, check_config_command,
+                prune_sessions_command, reset_two_factor_command]
 
 
 # --- export ---------------------------------------------------------------------------------

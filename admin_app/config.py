@@ -101,6 +101,21 @@ class Config:
     SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
 
 
+    # The task queue (core/tasks.py): empty for Huey's SQLite file in instance/ (no broker),
+    # redis://host:6379/0 in production; any number of ``manage.py worker`` processes take from it.
+    TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL", "")
+    TASK_QUEUE_IMMEDIATE = _bool("TASK_QUEUE_IMMEDIATE")  # run tasks at once, in the caller (tests)
+    # Export files: a folder every web and worker process reaches (a shared volume in production).
+    EXPORT_STORAGE_DIR = os.environ.get("EXPORT_STORAGE_DIR", str(INSTANCE_PATH / "exports"))
+    # Exports of more rows than this (or than a list counts) run as jobs on the queue.
+    EXPORT_DIRECT_MAX_ROWS = int(os.environ.get("EXPORT_DIRECT_MAX_ROWS", "10000"))
+    EXPORT_RETENTION_HOURS = float(os.environ.get("EXPORT_RETENTION_HOURS", "24"))
+    # Seconds a job sleeps at each progress step: 0 in real use; a demonstration or a test of a
+    # job in flight (a killed worker, a moving progress bar) sets it.
+    EXPORT_JOB_STEP_PAUSE = float(os.environ.get("EXPORT_JOB_STEP_PAUSE", "0"))
+    EXPORT_PROGRESS_EVERY_ROWS = int(os.environ.get("EXPORT_PROGRESS_EVERY_ROWS", "500"))
+
+
 class TestingConfig(Config):
     """Used by the test suite: a throwaway database, cheap hashing, CSRF still on."""
 
@@ -112,3 +127,4 @@ class TestingConfig(Config):
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
     RATELIMIT_STORAGE_URI = os.environ.get("TEST_RATELIMIT_STORAGE_URI", "memory://")
     SERVER_NAME = None
+    TASK_QUEUE_IMMEDIATE = True  # a job runs in the request that starts it; tests of the queue run a worker

@@ -13,13 +13,14 @@ from admin_app.catalog import stock as catalog_stock
 from admin_app.content import exports as content_exports
 from admin_app.content import models as content_models
 from admin_app.core.export_specs import EXPORTS
+from admin_app.exports import models as exports_models
 from admin_app.sales import exports as sales_exports
 from admin_app.sales import models as sales_models
 from admin_app.sales import stock as sales_stock
 
 MODEL_MODULES = (
     accounts_models, accounts_two_factor_models, audit_models, catalog_models, catalog_stock, content_models,
-    sales_models, sales_stock,
+    exports_models, sales_models, sales_stock,
 )
 EXPORT_MODULES = (accounts_exports, audit_exports, catalog_exports, content_exports, sales_exports)
 

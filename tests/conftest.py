@@ -91,7 +91,7 @@ def make_app(url: str, **overrides: Any) -> Flask:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = make_app(database_url(tmp_path_factory))
+    app = make_app(database_url(tmp_path_factory), EXPORT_STORAGE_DIR=str(tmp_path_factory.mktemp("exports")))
     with app.app_context():
         reset_schema()
     yield app

@@ -21,7 +21,7 @@ from functools import cached_property, wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, abort, flash, g, has_request_context, redirect, request, send_file, url_for
+from flask import Response, abort, current_app, flash, g, has_request_context, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -64,6 +64,9 @@ log = logging.getLogger(__name__)
 #: Filled by the audit package: each gives " by <who> at <when> (<what>)" for a record's
 #: latest change, or "" (the core names no domain).
 LATEST_CHANGE_DESCRIBERS: list[Callable[[Any], str]] = []
+#: Who takes a list's export that is too big to download at once (``exports.views`` adds
+#: the task queue's; with none, every export downloads at once).
+EXPORT_JOB_STARTERS: list[Callable[[Any, str], Any]] = []
 
 #: Labels of the columns many models share; a view's own ``column_labels`` win.
 COMMON_LABELS = {"id": _l("ID"), "version_id": _l("Version"), "created_at": _l("Created"),
@@ -827,6 +830,8 @@ class ShopModelView(RoleAccessMixin, ModelView):
             abort(404)
         spec = self.export_spec()
         statement = self.export_statement(spec)
+        if EXPORT_JOB_STARTERS and self.export_is_big(statement):
+            return EXPORT_JOB_STARTERS[0](self, export_type)
         # The generator pushes its own app context: it runs after this request's is gone.
         rows = iter_rows(statement)
         # Only the header row is in the employee's language, read now: the body streams after
@@ -845,6 +850,15 @@ class ShopModelView(RoleAccessMixin, ModelView):
         if result.truncated:
             response.headers["X-Export-Truncated"] = str(result.rows_written)
         return response
+
+    def export_is_big(self, statement: Any) -> bool:
+        """Whether the export runs as a job: its rows, counted as the list counts them (up to
+        ``COUNT_CAP``), are more than ``EXPORT_DIRECT_MAX_ROWS`` or more than the count goes."""
+        limit = min(int(current_app.config.get("EXPORT_DIRECT_MAX_ROWS", 10_000)), COUNT_CAP)
+        rows = statement.order_by(None).limit(limit + 1).subquery()
+        counted = db.session.scalar(select(func.count()).select_from(rows)
+                                    .execution_options(**statement.get_execution_options()))
+        return bool(counted and counted > limit)
 
     # -- history and concurrent edits --------------------------------------------------
 

@@ -1,0 +1,50 @@
+// The Exports page: while a job runs, its bar, rows and time left move (status.json every
+// second); when a job ends the page reloads, to show its download link or its error.
+(function () {
+  "use strict";
+  var table = document.getElementById("export-jobs");
+  if (!table) { return; }
+  var url = table.getAttribute("data-status-url");
+  var lang = document.documentElement.lang || "en";
+  var numbers = new Intl.NumberFormat(lang);
+
+  function row(id) { return document.getElementById("job-" + id); }
+
+  function timeLeft(tr, job) {
+    var started = parseFloat(tr.getAttribute("data-started"));
+    if (!started || !job.rows_done || !job.rows_total) { return ""; }
+    var elapsed = Date.now() / 1000 - started;
+    var seconds = Math.max(0, Math.round(elapsed * (job.rows_total - job.rows_done) / job.rows_done));
+    var text = seconds < 60 ? seconds + " s" : Math.round(seconds / 60) + " min";
+    return (table.getAttribute("data-left") || "left: %s").replace("%s", text);
+  }
+
+  function poll() {
+    fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) { return response.ok ? response.json() : []; })
+      .then(function (jobs) {
+        var running = false, ended = false;
+        jobs.forEach(function (job) {
+          var tr = row(job.id);
+          if (!tr) { return; }
+          var wasRunning = tr.getAttribute("data-finished") !== "1" && !tr.querySelector("a[id^=download-]") &&
+            tr.querySelector("button[id^=cancel-]") !== null;
+          var bar = tr.querySelector(".progress");
+          bar.setAttribute("aria-valuenow", job.percent);
+          bar.firstElementChild.style.width = job.percent + "%";
+          if (job.rows_total !== null) {
+            tr.querySelector(".job-rows").textContent = numbers.format(job.rows_done) + " / " + numbers.format(job.rows_total);
+          }
+          tr.querySelector(".job-left").textContent = job.finished ? "" : " " + timeLeft(tr, job);
+          tr.querySelector(".job-status .badge").textContent = job.status_label;
+          if (job.finished && wasRunning) { ended = true; }
+          if (!job.finished) { running = true; }
+        });
+        if (ended) { window.location.reload(); return; }
+        if (running) { window.setTimeout(poll, 1000); }
+      })
+      .catch(function () { window.setTimeout(poll, 5000); });
+  }
+
+  if (table.querySelector("button[id^=cancel-]")) { window.setTimeout(poll, 500); }
+}());
