@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from admin_app.core import adapter
 from admin_app.core.views import EXPORT_JOB_STARTERS, ShopBaseView, current_role
 from admin_app.exports import services
 from admin_app.exports.models import UNFINISHED, ExportJob
@@ -64,7 +65,13 @@ class ExportsView(ShopBaseView):
         services.mark_seen(current_user.id)
         if not any(job.status in UNFINISHED and job.user_id == current_user.id for job in jobs):
             session.pop(WAITING, None)
-        return self.render("admin/exports.html", jobs=jobs, highlight=request.args.get("highlight", type=int))
+        return self.render("admin/exports.html", jobs=jobs, highlight=request.args.get("highlight", type=int),
+                           list_names=self.list_names())
+
+    def list_names(self) -> dict[str, str]:
+        """Each list's name in the reader's language (a job keeps its list's name in English)."""
+        return {view.endpoint: str(view.name) for view in adapter.registered_views(self.admin)
+                if hasattr(view, "export_spec")}
 
     @expose("/status.json")
     def status(self) -> Any:

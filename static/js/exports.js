@@ -15,8 +15,14 @@
     if (!started || !job.rows_done || !job.rows_total) { return ""; }
     var elapsed = Date.now() / 1000 - started;
     var seconds = Math.max(0, Math.round(elapsed * (job.rows_total - job.rows_done) / job.rows_done));
-    var text = seconds < 60 ? seconds + " s" : Math.round(seconds / 60) + " min";
-    return (table.getAttribute("data-left") || "left: %s").replace("%s", text);
+    // The words come translated from the page (data-left-seconds, data-left-minutes).
+    return seconds < 60 ? table.getAttribute("data-left-seconds").replace("{n}", numbers.format(seconds))
+      : table.getAttribute("data-left-minutes").replace("{n}", numbers.format(Math.round(seconds / 60)));
+  }
+
+  function rowsText(job) {
+    return table.getAttribute("data-rows-text").replace("{done}", numbers.format(job.rows_done))
+      .replace("{total}", numbers.format(job.rows_total));
   }
 
   function poll() {
@@ -33,7 +39,7 @@
           bar.setAttribute("aria-valuenow", job.percent);
           bar.firstElementChild.style.width = job.percent + "%";
           if (job.rows_total !== null) {
-            tr.querySelector(".job-rows").textContent = numbers.format(job.rows_done) + " / " + numbers.format(job.rows_total);
+            tr.querySelector(".job-rows").textContent = rowsText(job);
           }
           tr.querySelector(".job-left").textContent = job.finished ? "" : " " + timeLeft(tr, job);
           tr.querySelector(".job-status .badge").textContent = job.status_label;

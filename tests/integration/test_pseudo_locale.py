@@ -30,6 +30,8 @@ from admin_app.accounts.models import Employee
 from admin_app.catalog.models import Product
 from admin_app.core import adapter
 from admin_app.core.i18n import TRANSLATIONS
+from admin_app.core.models import utcnow
+from admin_app.exports.models import ExportJob
 from admin_app.extensions import db
 from tests import factories as f
 from tests.conftest import csrf_token_from, login_as
@@ -117,7 +119,7 @@ def pseudo_app(extra_app: Any, app: Any, tmp_path: Path) -> Any:
     build_pseudo_locale(tmp_path)
     return extra_app(LANGUAGES=(*app.config["LANGUAGES"], PSEUDO_LOCALE),
                      BABEL_TRANSLATION_DIRECTORIES=f"{TRANSLATIONS};{tmp_path}",
-                     ADMIN_TRANSLATIONS_PATH=str(tmp_path))
+                     ADMIN_TRANSLATIONS_PATH=str(tmp_path), EXPORT_STORAGE_DIR=str(tmp_path / "exports"))
 
 
 def seed() -> None:
@@ -212,6 +214,18 @@ def test_every_page_shows_only_marked_text_in_the_pseudo_locale(pseudo_app, admi
     second_step = pseudo_app.test_client()
     login_as(second_step, viewer_user)
     responses["/login/two-factor"] = second_step.get("/login/two-factor", headers={"Accept-Language": PSEUDO_LOCALE})
+    # Exports: one started from a list over the direct limit (a job, its flashed message, done
+    # at once in the tests' immediate mode), one failed with its message, one running.
+    pseudo_app.config["EXPORT_DIRECT_MAX_ROWS"] = 0
+    started = client.get("/admin/order/export/csv/")
+    assert "/admin/exports/" in started.headers["Location"]
+    for status, extra in (("failed", {"error": "The disk for export files is full", "rows_done": 3}),
+                          ("running", {"rows_done": 2, "rows_total": 5, "started_at": utcnow()})):
+        db.session.add(ExportJob(user_id=admin_user.id, username=admin_user.username, endpoint="order",
+                                 export_type="xlsx", entity_label="Orders", query="search=lamp", status=status,
+                                 heartbeat_at=utcnow(), **extra))
+    db.session.commit()
+    responses["/admin/exports/ (done, failed, running)"] = client.get(started.headers["Location"])
     # Error pages.
     staff = pseudo_app.test_client()
     login_as(staff, staff_user)
@@ -225,6 +239,10 @@ def test_every_page_shows_only_marked_text_in_the_pseudo_locale(pseudo_app, admi
     assert 'id="recovery-codes"' in responses["/admin/account/security/two-factor/ (recovery codes)"].text
     assert all(response.status_code == 200 for url, response in responses.items() if url.endswith(("/new/", "/edit/")))
     assert "⟦1 comment approved.⟧" in responses["/admin/comment/ (after a bulk action)"].text
+    exports = responses["/admin/exports/ (done, failed, running)"].text
+    assert exports.count('id="download-') == 1 and exports.count('id="retry-') == 1
+    assert exports.count('id="cancel-') == 1 and "The disk for export files is full" in exports
+    assert exports.count("<strong>⟦Orders⟧</strong>") == 3  # the list's name in the reader's language
     with pseudo_app.app_context():
         data = stored_words()
     offending = [f"{url}: {text!r}" for url, response in responses.items()

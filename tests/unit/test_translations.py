@@ -20,7 +20,7 @@ PROJECT = TRANSLATIONS.parent.parent
 SHIPPED = [code for code in Config.LANGUAGES if code != "en"]
 #: Translations equal to their English source on purpose (the same word, or a code).
 SAME_AS_ENGLISH = {
-    ("de", "Status"), ("de", "Name"), ("de", "ID"), ("de", "Version"), ("de", "Browser"),
+    ("de", "Status"), ("de", "Name"), ("de", "ID"), ("de", "Version"), ("de", "Browser"), ("de", "Export"),
     ("fr", "Administration"), ("fr", "Catalogue"), ("fr", "Date"), ("fr", "date"), ("fr", "Description"),
     ("fr", "Parent"), ("fr", "Actions"), ("fr", "Menu"), ("fr", "Sessions"),
     ("fr", "Stock"), ("fr", "Total"), ("fr", "Type"), ("fr", "Version"),
