@@ -8,6 +8,7 @@ A new page type is one line in ``SIGNED_OUT_PAGES`` or ``SIGNED_IN_PAGES``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,8 @@ import pyotp
 import pytest
 
 from admin_app.accounts.auth.two_factor import enrol_without_code
+from admin_app.core.models import utcnow
+from admin_app.exports.models import ExportJob
 from admin_app.extensions import db
 from tests import factories as f
 from tests.browser.accessibility import (
@@ -54,6 +57,7 @@ SIGNED_IN_PAGES = [
     ("two-factor enrolment", "/admin/account/security/two-factor/"),
     ("employee sign-in security", "/admin/employee-security/{employee}/"),
     ("error page signed in", "/admin/no-such-page/"),
+    ("exports with jobs in every state", "/admin/exports/"),
 ]
 THEMES = ["light", "dark"]
 
@@ -69,7 +73,24 @@ def shop_data() -> dict[str, Any]:
     deleted.soft_delete()
     grace = f.employee(username="grace.h", role="staff")
     db.session.commit()
+    export_jobs(grace)
     return {"order": order.id, "customer": ada.id, "deleted": deleted.id, "employee": grace.id, "product": lamp.id}
+
+
+def export_jobs(employee: Any) -> None:
+    """An export in each state the Exports page shows differently (an admin sees everyone's)."""
+    now = utcnow()
+    states = [("done", {"rows_done": 12, "rows_total": 12, "file_name": "order-1.csv", "finished_at": now}),
+              ("failed", {"rows_done": 500, "rows_total": 2000, "finished_at": now,
+                          "error": "The disk for export files is full, so the file could not be written."}),
+              ("running", {"rows_done": 40, "rows_total": 100, "started_at": now - timedelta(seconds=20)}),
+              ("queued", {}),
+              ("cancelled", {"rows_done": 10, "rows_total": 100, "finished_at": now})]
+    for status, columns in states:
+        db.session.add(ExportJob(user_id=employee.id, username=employee.username, endpoint="order",
+                                 export_type="csv", entity_label="Orders", query="search=lamp&sort=2",
+                                 status=status, heartbeat_at=now, **columns))
+    db.session.commit()
 
 
 def check_page(page: Any, path: str) -> list[str]:
