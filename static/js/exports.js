@@ -10,11 +10,18 @@
 
   function row(id) { return document.getElementById("job-" + id); }
 
+  // Where each job was when first seen here: a job still waiting when the page was made has no
+  // start time (data-started), so its pace is measured from then on.
+  var first = {};
+
   function timeLeft(tr, job) {
+    if (!job.rows_done || !job.rows_total) { return ""; }
+    var now = Date.now() / 1000;
     var started = parseFloat(tr.getAttribute("data-started"));
-    if (!started || !job.rows_done || !job.rows_total) { return ""; }
-    var elapsed = Date.now() / 1000 - started;
-    var seconds = Math.max(0, Math.round(elapsed * (job.rows_total - job.rows_done) / job.rows_done));
+    var since = started ? {at: started, done: 0} : (first[job.id] = first[job.id] || {at: now, done: job.rows_done});
+    if (job.rows_done <= since.done || now <= since.at) { return ""; }
+    var pace = (now - since.at) / (job.rows_done - since.done);  // seconds a row
+    var seconds = Math.max(0, Math.round(pace * (job.rows_total - job.rows_done)));
     // The words come translated from the page (data-left-seconds, data-left-minutes).
     return seconds < 60 ? table.getAttribute("data-left-seconds").replace("{n}", numbers.format(seconds))
       : table.getAttribute("data-left-minutes").replace("{n}", numbers.format(Math.round(seconds / 60)));
