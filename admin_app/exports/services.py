@@ -73,10 +73,12 @@ def file_path(job: ExportJob) -> Path | None:
 # --- starting, cancelling, retrying ---------------------------------------------------------
 
 
-def start_export_job(view: Any, export_type: str, query: str, user: Any, locale: str) -> ExportJob:
-    """Record an export of ``view``'s list as it is shown (``query``, its query string) and queue it."""
+def start_export_job(view: Any, export_type: str, query: str, user: Any, locale: str,
+                     description: str = "") -> ExportJob:
+    """Record an export of ``view``'s list as it is shown (``query``, its query string, and
+    ``description``, the same in words) and queue it."""
     job = ExportJob(user_id=user.id, username=user.username, endpoint=view.endpoint, export_type=export_type,
-                    entity_label=_english_name(view), query=query, locale=locale)
+                    entity_label=_english_name(view), query=query, locale=locale, description=description)
     db.session.add(job)
     db.session.commit()
     run_export_job(job.id)
@@ -104,7 +106,7 @@ def cancel_job(job: ExportJob) -> bool:
 def retry_job(job: ExportJob, user: Any) -> ExportJob:
     """The same export again, as a new job (a failed or cancelled one stays as it ended)."""
     again = ExportJob(user_id=user.id, username=user.username, endpoint=job.endpoint, export_type=job.export_type,
-                      entity_label=job.entity_label, query=job.query, locale=job.locale)
+                      entity_label=job.entity_label, query=job.query, locale=job.locale, description=job.description)
     db.session.add(again)
     db.session.commit()
     run_export_job(again.id)

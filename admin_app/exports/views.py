@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from admin_app.core import adapter
 from admin_app.core.views import EXPORT_JOB_STARTERS, ShopBaseView, current_role
 from admin_app.exports import services
 from admin_app.exports.models import UNFINISHED, ExportJob
@@ -33,7 +34,7 @@ def start_job_from_list(view: Any, export_type: str) -> Any:
     """A list's export that is too big to download at once: queued, and the employee taken
     to the Exports page to watch it."""
     job = services.start_export_job(view, export_type, request.query_string.decode("utf-8", "replace"),
-                                    current_user, str(get_locale() or "en"))
+                                    current_user, str(get_locale() or "en"), describe_list(view))
     session[WAITING] = True
     flash(_("The export of %(list)s runs in the background: it appears below with its progress, and the "
             "menu shows when it is ready.", list=view.name), "info")
@@ -41,6 +42,17 @@ def start_job_from_list(view: Any, export_type: str) -> Any:
 
 
 EXPORT_JOB_STARTERS.append(start_job_from_list)
+
+
+def describe_list(view: Any) -> str:
+    """The list's search and filters in words, as its filter bar shows them."""
+    args = adapter.list_extra_args(view)
+    registered = adapter.active_filters(view)
+    parts = [_("search “%(text)s”", text=args.search)] if args.search else []
+    for index, _name, value in args.filters or ():
+        flt = registered[index]
+        parts.append(f"{flt.name} {flt.operation()} {value}")
+    return " · ".join(parts)
 
 
 class ExportsView(ShopBaseView):

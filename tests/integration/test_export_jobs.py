@@ -85,6 +85,13 @@ def test_a_big_export_runs_as_a_job_and_its_file_holds_the_lists_rows(client, st
     assert len(from_job) == ROWS + 1
 
 
+def test_a_job_says_what_it_exports_in_words(client, staff, orders, small_direct_limit):
+    job = job_of(client.get("/admin/order/export/csv/?search=customer"))
+    assert job.description == "search “customer”"
+    page = client.get("/admin/exports/").text
+    assert "search “customer”" in page and "CSV" in page
+
+
 def test_a_small_export_still_downloads_at_once(client, staff, orders):
     response = client.get("/admin/order/export/csv/")
     assert response.status_code == 200 and response.mimetype == "text/csv"
