@@ -76,7 +76,8 @@ class ExportsView(ShopBaseView):
         services.mark_seen(current_user.id)
         if not any(job.status in UNFINISHED and job.user_id == current_user.id for job in jobs):
             session.pop(WAITING, None)
-        return self.render("admin/exports.html", jobs=jobs, highlight=request.args.get("highlight", type=int))
+        return self.render("admin/exports.html", jobs=jobs, highlight=request.args.get("highlight", type=int),
+                           too_big=services.too_big_for_a_spreadsheet)
 
     @expose("/status.json")
     def status(self) -> Any:
@@ -121,7 +122,9 @@ class ExportsView(ShopBaseView):
         job = self.job_or_404(job_id)
         if job.status not in ("failed", "cancelled", "expired"):
             abort(400)
-        again = services.retry_job(job, current_user)
+        # A spreadsheet too big for Excel comes again as CSV, as its message offers.
+        as_csv = request.form.get("export_type") == "csv" and services.too_big_for_a_spreadsheet(job)
+        again = services.retry_job(job, current_user, "csv" if as_csv else None)
         session[WAITING] = True
         flash(_("Export #%(id)s started again as #%(new)s.", id=job.id, new=again.id), "info")
         return redirect(url_for(".index", highlight=again.id))

@@ -218,6 +218,11 @@ def test_an_xlsx_beyond_excels_limit_is_refused_and_csv_offered(client, staff, o
     monkeypatch.setattr(services, "XLSX_MAX_ROWS", 5)
     job = job_of(client.get("/admin/order/export/xlsx/"))
     assert job.status == "failed" and "Export them as CSV instead" in job.error
+    page = client.get("/admin/exports/").text
+    assert "Export as CSV" in page
+    as_csv = job_of(client.post(f"/admin/exports/{job.id}/retry", data={"csrf_token": csrf_token_from(page),
+                                                                        "export_type": "csv"}))
+    assert (as_csv.export_type, as_csv.status, as_csv.rows_done) == ("csv", "done", ROWS)
 
 
 def test_the_menu_marks_a_finished_job_until_the_exports_page_is_seen(client, staff, orders, small_direct_limit):
