@@ -11,8 +11,9 @@ bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 # Sync workers: each request holds one database connection; 2-4 per core is typical.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
 worker_class = "sync"
-# Large CSV/XLSX exports stream for a while: gunicorn's default of 30 s would cut them off.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
+# gunicorn's own default, 30 s: no request runs long since big exports became jobs on the task
+# queue (a list's export of more than a thousand rows); a worker silent for longer is stuck.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then, so a slow leak cannot grow without bound.

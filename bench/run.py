@@ -4,7 +4,8 @@
 Builds (or with ``--reuse`` keeps) a bench-scale database with the project's own CLI
 (``db upgrade``, ``seed-demo --bench``), serves the app with gunicorn (1 sync worker)
 through ``bench/sql_counter.py`` (counts SQL statements per request), signs in through the
-real login form and times the main back-office pages and the orders CSV export.
+real login form and times the main back-office pages. Exports, which run as jobs on the task
+queue, are measured by ``bench/jobs.py``.
 
     python bench/run.py                       # SQLite: bench/data/bench.db, rebuilt
     python bench/run.py --reuse               # keep the database if it is already there
@@ -544,67 +545,6 @@ class RSSSampler(threading.Thread):
             self.done.wait(self.interval)
 
 
-def reset_peak_rss(pid: int) -> bool:
-    """Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0)."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def measure_export(client: Client, server: Server, name: str, path: str, runs: int) -> Measurement:
-    result = Measurement(name, path)
-    result.extra = {"runs": []}
-    for _ in range(runs):
-        pid = server.worker_pid()
-        if pid is None:
-            result.note = "no gunicorn worker found"
-            break
-        rss_before = proc_status_kb(pid, "VmRSS") or 0
-        anon_before = proc_status_kb(pid, "RssAnon") or 0
-        hwm_reset = reset_peak_rss(pid)
-        sampler = RSSSampler(pid)
-        sampler.start()
-        try:
-            reply = client.request("GET", path, keep_body=False)
-        except TimeoutError:
-            sampler.done.set()
-            result.note = f"no answer within {client.timeout:.0f} s (client timeout); worker replaced"
-            result.times_ms.append(client.timeout * 1000)
-            server.kill_worker()
-            break
-        finally:
-            sampler.done.set()
-            sampler.join()
-        hwm_after = proc_status_kb(pid, "VmHWM") or 0
-        rss_after = proc_status_kb(pid, "VmRSS") or 0
-        peak = max(sampler.peak_kb, hwm_after if hwm_reset else 0)
-        details = client.last()
-        result.status = reply.status
-        result.times_ms.append(reply.seconds * 1000)
-        result.sizes.append(reply.size)
-        result.statements.append(int(details.get("statements", -1)))
-        result.sql_ms.append(float(details.get("sql_ms", 0.0)))
-        result.slowest = details.get("slowest", [])
-        result.extra["runs"].append({
-            "ms": round(reply.seconds * 1000, 1), "first_byte_ms": round(reply.first_byte_seconds * 1000, 1),
-            "bytes": reply.size, "lines": reply.newlines, "rss_before_mb": round(rss_before / 1024, 1),
-            "rss_peak_mb": round(peak / 1024, 1), "rss_after_mb": round(rss_after / 1024, 1),
-            "peak_increase_mb": round((peak - rss_before) / 1024, 1), "peak_from": "VmHWM" if hwm_reset else "sampled",
-            "anon_before_mb": round(anon_before / 1024, 1),
-            "anon_peak_increase_mb": round((max(sampler.peak_anon_kb, anon_before) - anon_before) / 1024, 1),
-            "statements": details.get("statements"),
-        })
-        if reply.status != 200:
-            result.note = f"HTTP {reply.status}"
-            break
-    return result
-
-
-# --------------------------------------------------------------------------- query plans
-
-
 def explain(url: str, statement: str, params: Any) -> dict[str, Any]:
     """Replay one captured statement with the parameters it ran with: its plan, and the time
     to run it and fetch every row outside the app (SQLite: EXPLAIN QUERY PLAN, then a timed
@@ -705,8 +645,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="keep an existing bench database (else rebuilt)")
     parser.add_argument("--runs", type=int, default=15, help="timed runs per page (default 15)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
-    parser.add_argument("--export-runs", type=int, default=3, help="timed runs of the CSV export (default 3)")
-    parser.add_argument("--no-export", action="store_true", help="skip the CSV export")
     parser.add_argument("--timeout", type=float, default=120.0, help="per-request client timeout, s (default 120)")
     parser.add_argument("--slow", type=float, default=30.0,
                         help="a page slower than this (s) is measured once (default 30)")
@@ -759,12 +697,9 @@ def main(argv: list[str] | None = None) -> int:
         (f"order edit form (id {picks['order_id']})", f"/admin/order/edit/?id={picks['order_id']}"),
         ("dashboard", "/admin/"),
     ]
-    export = ("orders CSV export (all)", "/admin/order/export/csv/")
     if args.only:
         wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
         pages = [p for p in pages if any(w in p[0].lower() for w in wanted)]
-        if not any(w in export[0].lower() for w in wanted):
-            args.no_export = True
 
     log_path = RESULTS / f"{stamp}-{kind}-gunicorn.log"
     server = Server(env, args.port or free_port(), log_path)
@@ -785,23 +720,14 @@ def main(argv: list[str] | None = None) -> int:
             summary = measured.summary()
             say(f"  {name:<40} {summary.get('median_ms', '-'):>9} ms median  "
                 f"({time.perf_counter() - started:.1f} s) {measured.note}")
-        if not args.no_export:
-            say(f"\n== CSV export: {args.export_runs} runs, streamed and counted")
-            measured = measure_export(client, server, *export, args.export_runs)
-            measurements.append(measured)
-            for run in measured.extra["runs"]:
-                say(f"  {run['ms']:,.0f} ms (first byte {run['first_byte_ms']:,.0f} ms), {run['bytes']:,} bytes, "
-                    f"{run['lines']:,} lines, worker RSS {run['rss_before_mb']} -> peak {run['rss_peak_mb']} MB "
-                    f"(+{run['peak_increase_mb']} MB; own memory, RssAnon, +{run['anon_peak_increase_mb']} MB), "
-                    f"{run['statements']} SQL statements")
         rss_end = proc_status_kb(server.worker_pid() or 0, "VmRSS")
     finally:
         server.stop()
         signal.signal(signal.SIGTERM, previous_term)
 
     summaries = [m.summary() for m in measurements]
-    say(f"\n== Results ({kind}; {args.runs} timed runs after {args.warmup} warm-up; export: "
-        f"{args.export_runs} runs; times are client wall times in ms)")
+    say(f"\n== Results ({kind}; {args.runs} timed runs after {args.warmup} warm-up; times are client wall "
+        "times in ms)")
     print_table(summaries)
     for m in measurements:
         if m.extra.get("runs"):
@@ -837,8 +763,7 @@ def main(argv: list[str] | None = None) -> int:
     out = RESULTS / f"{stamp}-{kind}.json"
     out.write_text(json.dumps({
         "environment": environment, "build": build, "database_url": url, "picks": picks,
-        "settings": {"runs": args.runs, "warmup": args.warmup, "export_runs": args.export_runs,
-                     "timeout_s": args.timeout, "slow_s": args.slow},
+        "settings": {"runs": args.runs, "warmup": args.warmup, "timeout_s": args.timeout, "slow_s": args.slow},
         "results": summaries,
         "raw": [{"name": m.name, "times_ms": [round(t, 2) for t in m.times_ms], "statements": m.statements,
                  "sql_ms": m.sql_ms, "slowest": m.slowest, **m.extra} for m in measurements],

@@ -16,6 +16,9 @@ def config_problems(app: Flask) -> list[str]:
     if (app.config.get("RATELIMIT_STORAGE_URI") or "memory://").startswith("memory://"):
         problems.append("RATELIMIT_STORAGE_URI keeps login throttling in process memory: with several "
                         "workers each counts alone. Point it at Redis (redis://host:6379).")
+    if not (app.config.get("TASK_QUEUE_URL") or "").startswith(("redis://", "rediss://", "unix://")):
+        problems.append("TASK_QUEUE_URL does not name Redis: the task queue is a SQLite file on this machine, "
+                        "so workers on other machines never see its jobs. Point it at Redis (redis://host:6379/1).")
     if not app.config.get("SESSION_COOKIE_SECURE"):
         problems.append("SESSION_COOKIE_SECURE is off: set it to 1 when serving over HTTPS.")
     for key in ("TWO_FACTOR_ENCRYPTION_KEY", "RECOVERY_CODE_HMAC_KEY"):

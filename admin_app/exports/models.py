@@ -35,6 +35,8 @@ class ExportJob(db.Model):
     export_type: Mapped[str] = mapped_column(String(10), nullable=False)  # csv or xlsx
     # The list's query string (search, filters, sort): the worker builds the same statement.
     query: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # The same in words, as the list said it when the job started ("Status equals paid").
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     locale: Mapped[str] = mapped_column(String(10), nullable=False, default="en")  # of the header row
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="queued")
     cancel_requested: Mapped[bool] = mapped_column(default=False, nullable=False)

@@ -73,10 +73,12 @@ def file_path(job: ExportJob) -> Path | None:
 # --- starting, cancelling, retrying ---------------------------------------------------------
 
 
-def start_export_job(view: Any, export_type: str, query: str, user: Any, locale: str) -> ExportJob:
-    """Record an export of ``view``'s list as it is shown (``query``, its query string) and queue it."""
+def start_export_job(view: Any, export_type: str, query: str, user: Any, locale: str,
+                     description: str = "") -> ExportJob:
+    """Record an export of ``view``'s list as it is shown (``query``, its query string, and
+    ``description``, the same in words) and queue it."""
     job = ExportJob(user_id=user.id, username=user.username, endpoint=view.endpoint, export_type=export_type,
-                    entity_label=_english_name(view), query=query, locale=locale)
+                    entity_label=_english_name(view), query=query, locale=locale, description=description)
     db.session.add(job)
     db.session.commit()
     run_export_job(job.id)
@@ -101,10 +103,17 @@ def cancel_job(job: ExportJob) -> bool:
     return True
 
 
-def retry_job(job: ExportJob, user: Any) -> ExportJob:
-    """The same export again, as a new job (a failed or cancelled one stays as it ended)."""
-    again = ExportJob(user_id=user.id, username=user.username, endpoint=job.endpoint, export_type=job.export_type,
-                      entity_label=job.entity_label, query=job.query, locale=job.locale)
+def too_big_for_a_spreadsheet(job: ExportJob) -> bool:
+    """An XLSX job refused for holding more rows than Excel does (CSV has no such limit)."""
+    return job.export_type == "xlsx" and job.status == "failed" and (job.rows_total or 0) > XLSX_MAX_ROWS - 1
+
+
+def retry_job(job: ExportJob, user: Any, export_type: str | None = None) -> ExportJob:
+    """The same export again (as ``export_type``, if given), as a new job (a failed or
+    cancelled one stays as it ended)."""
+    again = ExportJob(user_id=user.id, username=user.username, endpoint=job.endpoint,
+                      export_type=export_type or job.export_type,
+                      entity_label=job.entity_label, query=job.query, locale=job.locale, description=job.description)
     db.session.add(again)
     db.session.commit()
     run_export_job(again.id)
@@ -177,7 +186,8 @@ def _disk_message(error: OSError) -> str:
 
 
 def _finish(job_id: int, status: str, error: str | None = None) -> None:
-    """End a job that did not complete, in a fresh transaction (the failed one is gone)."""
+    """End a job that did not complete, in a fresh transaction (a failed one is gone; what
+    was committed, as the row count, stays)."""
     db.session.rollback()
     db.session.execute(update(ExportJob).where(ExportJob.id == job_id).values(
         status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow()))
@@ -195,11 +205,11 @@ def export_to_file(job: ExportJob) -> None:
         headers = [column.header for column in spec.columns]
         sheet_title = str(view.name or view.endpoint)
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    job.rows_total = total
+    db.session.commit()
     if job.export_type == "xlsx" and total > XLSX_MAX_ROWS - 1:
         raise JobRefused(_("%(rows)s rows are more than a spreadsheet holds (%(limit)s). Export them as CSV "
                            "instead.", rows=f"{total:,}", limit=f"{XLSX_MAX_ROWS - 1:,}"))
-    job.rows_total = total
-    db.session.commit()
     folder = storage_dir(app)
     name = f"{job.endpoint}-{job.id}-{secrets.token_hex(6)}.{EXTENSIONS[job.export_type]}"
     partial = folder / (name + ".part")

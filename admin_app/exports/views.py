@@ -34,7 +34,7 @@ def start_job_from_list(view: Any, export_type: str) -> Any:
     """A list's export that is too big to download at once: queued, and the employee taken
     to the Exports page to watch it."""
     job = services.start_export_job(view, export_type, request.query_string.decode("utf-8", "replace"),
-                                    current_user, str(get_locale() or "en"))
+                                    current_user, str(get_locale() or "en"), describe_list(view))
     session[WAITING] = True
     flash(_("The export of %(list)s runs in the background: it appears below with its progress, and the "
             "menu shows when it is ready.", list=view.name), "info")
@@ -42,6 +42,17 @@ def start_job_from_list(view: Any, export_type: str) -> Any:
 
 
 EXPORT_JOB_STARTERS.append(start_job_from_list)
+
+
+def describe_list(view: Any) -> str:
+    """The list's search and filters in words, as its filter bar shows them."""
+    args = adapter.list_extra_args(view)
+    registered = adapter.active_filters(view)
+    parts = [_("search “%(text)s”", text=args.search)] if args.search else []
+    for index, _name, value in args.filters or ():
+        flt = registered[index]
+        parts.append(f"{flt.name} {flt.operation()} {value}")
+    return " · ".join(parts)
 
 
 class ExportsView(ShopBaseView):
@@ -66,7 +77,7 @@ class ExportsView(ShopBaseView):
         if not any(job.status in UNFINISHED and job.user_id == current_user.id for job in jobs):
             session.pop(WAITING, None)
         return self.render("admin/exports.html", jobs=jobs, highlight=request.args.get("highlight", type=int),
-                           list_names=self.list_names())
+                           too_big=services.too_big_for_a_spreadsheet, list_names=self.list_names())
 
     def list_names(self) -> dict[str, str]:
         """Each list's name in the reader's language (a job keeps its list's name in English)."""
@@ -116,7 +127,9 @@ class ExportsView(ShopBaseView):
         job = self.job_or_404(job_id)
         if job.status not in ("failed", "cancelled", "expired"):
             abort(400)
-        again = services.retry_job(job, current_user)
+        # A spreadsheet too big for Excel comes again as CSV, as its message offers.
+        as_csv = request.form.get("export_type") == "csv" and services.too_big_for_a_spreadsheet(job)
+        again = services.retry_job(job, current_user, "csv" if as_csv else None)
         session[WAITING] = True
         flash(_("Export #%(id)s started again as #%(new)s.", id=job.id, new=again.id), "info")
         return redirect(url_for(".index", highlight=again.id))

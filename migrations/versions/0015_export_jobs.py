@@ -26,6 +26,7 @@ def upgrade():
     sa.Column('entity_label', sa.String(length=100), nullable=False),
     sa.Column('export_type', sa.String(length=10), nullable=False),
     sa.Column('query', sa.Text(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
     sa.Column('locale', sa.String(length=10), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('cancel_requested', sa.Boolean(), nullable=False),

@@ -23,6 +23,7 @@ import pytest
 from flask import current_app
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from admin_app.audit.models import AuditLog
 from admin_app.config import PROJECT_ROOT
@@ -82,6 +83,13 @@ def test_a_big_export_runs_as_a_job_and_its_file_holds_the_lists_rows(client, st
     direct = client.get("/admin/order/export/csv/?sort=0")
     assert direct.status_code == 200 and from_job == csv_rows(direct.data)
     assert len(from_job) == ROWS + 1
+
+
+def test_a_job_says_what_it_exports_in_words(client, staff, orders, small_direct_limit):
+    job = job_of(client.get("/admin/order/export/csv/?search=customer"))
+    assert job.description == "search “customer”"
+    page = client.get("/admin/exports/").text
+    assert "search “customer”" in page and "CSV" in page
 
 
 def test_a_small_export_still_downloads_at_once(client, staff, orders):
@@ -194,11 +202,27 @@ def test_a_full_disk_fails_the_job_with_a_message_and_leaves_no_file(client, sta
     assert "disk for export files is full" in client.get("/admin/exports/").text
 
 
+def test_a_lost_database_connection_fails_the_job_with_a_message(client, staff, orders, small_direct_limit,
+                                                                 monkeypatch):
+    def connection_lost(*args: Any, **kwargs: Any):
+        raise OperationalError("SELECT ...", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(services, "iter_rows", connection_lost)
+    job = job_of(client.get("/admin/order/export/csv/"))
+    assert job.status == "failed" and "connection was lost" in job.error
+    assert "server closed" not in client.get("/admin/exports/").text  # no raw database message
+
+
 def test_an_xlsx_beyond_excels_limit_is_refused_and_csv_offered(client, staff, orders, small_direct_limit,
                                                                 monkeypatch):
     monkeypatch.setattr(services, "XLSX_MAX_ROWS", 5)
     job = job_of(client.get("/admin/order/export/xlsx/"))
     assert job.status == "failed" and "Export them as CSV instead" in job.error
+    page = client.get("/admin/exports/").text
+    assert "Export as CSV" in page
+    as_csv = job_of(client.post(f"/admin/exports/{job.id}/retry", data={"csrf_token": csrf_token_from(page),
+                                                                        "export_type": "csv"}))
+    assert (as_csv.export_type, as_csv.status, as_csv.rows_done) == ("csv", "done", ROWS)
 
 
 def test_the_menu_marks_a_finished_job_until_the_exports_page_is_seen(client, staff, orders, small_direct_limit):
@@ -230,10 +254,11 @@ def queue(app, tmp_path):
     """The suite's app on a real queue (the URL given), and a worker process on it."""
     started: list[subprocess.Popen[Any]] = []
 
-    def use(url: str, **env: str) -> subprocess.Popen[Any]:
+    def use(url: str, flush: bool = True, **env: str) -> subprocess.Popen[Any]:
         app.config.update(TASK_QUEUE_IMMEDIATE=False, TASK_QUEUE_URL=url)
         register_task_queue(app)
-        huey.flush()
+        if flush:
+            huey.flush()
         environment = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "TASK_QUEUE_URL": url,
                        "EXPORT_STORAGE_DIR": app.config["EXPORT_STORAGE_DIR"], "PYTHONUNBUFFERED": "1", **env}
         worker = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "manage.py"), "worker", "--workers", "1"],
@@ -260,6 +285,20 @@ def test_a_job_through_the_embedded_queue(client, staff, orders, small_direct_li
     done = wait_for(lambda: db.session.get(ExportJob, job.id).status == "done")
     assert done
     assert len(csv_rows(client.get(f"/admin/exports/{job.id}/download").data)) == ROWS + 1
+
+
+def test_a_job_queued_while_no_worker_runs_is_done_when_one_starts(client, staff, orders, small_direct_limit,
+                                                                   queue, tmp_path):
+    tasks = f"sqlite:///{tmp_path / 'tasks.db'}"
+    first = queue(tasks)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    job = job_of(client.get("/admin/order/export/csv/"))
+    time.sleep(1)
+    db.session.expire_all()
+    assert db.session.get(ExportJob, job.id).status == "queued"
+    queue(tasks, flush=False)  # a worker again, on the same queue
+    assert wait_for(lambda: db.session.get(ExportJob, job.id).status == "done")
 
 
 def test_a_job_through_redis(client, staff, orders, small_direct_limit, queue):

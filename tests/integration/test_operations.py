@@ -77,12 +77,14 @@ def test_check_config_refuses_development_settings(extra_app, tmp_path):
         result = app.test_cli_runner().invoke(check_config_command)
     assert result.exit_code == 1
     assert "ERROR: SECRET_KEY" in result.output and "outside the instance folder" in result.output
+    assert "TASK_QUEUE_URL does not name Redis" in result.output
 
 
 def test_check_config_accepts_production_settings(extra_app):
     app = extra_app("postgresql+psycopg://shop@db.internal/shop", SECRET_KEY="x" * 48,
                     RATELIMIT_STORAGE_URI="redis://cache:6379", SESSION_COOKIE_SECURE=True,
-                    TWO_FACTOR_ENCRYPTION_KEY="k" * 44, RECOVERY_CODE_HMAC_KEY="h" * 48)
+                    TWO_FACTOR_ENCRYPTION_KEY="k" * 44, RECOVERY_CODE_HMAC_KEY="h" * 48,
+                    TASK_QUEUE_URL="redis://cache:6379/1")
     with app.app_context():
         result = app.test_cli_runner().invoke(check_config_command)
     assert result.exit_code == 0, result.output
