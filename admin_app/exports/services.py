@@ -159,6 +159,12 @@ def run_export_job(job_id: int) -> None:
         return  # cancelled while it waited, or already taken by another worker
     job.status, job.started_at, job.heartbeat_at = "running", utcnow(), utcnow()
     db.session.commit()
+    with force_locale(job.locale):  # its messages in the language of who started it
+        _run(job)
+
+
+def _run(job: ExportJob) -> None:
+    job_id = job.id
     try:
         export_to_file(job)
     except JobCancelled:
@@ -199,7 +205,7 @@ def export_to_file(job: ExportJob) -> None:
     app = current_app._get_current_object()
     view = _list_view(app, job.endpoint)
     url = f"/admin/{job.endpoint}/export/{job.export_type}/?{job.query}"
-    with app.test_request_context(url), force_locale(job.locale):
+    with app.test_request_context(url):
         spec = view.export_spec()
         statement = view.export_statement(spec)
         headers = [column.header for column in spec.columns]

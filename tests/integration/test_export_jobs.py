@@ -213,6 +213,15 @@ def test_a_lost_database_connection_fails_the_job_with_a_message(client, staff, 
     assert "server closed" not in client.get("/admin/exports/").text  # no raw database message
 
 
+def test_a_jobs_message_is_in_the_language_of_who_started_it(client, staff, staff_user, orders,
+                                                              small_direct_limit, monkeypatch):
+    staff_user.preferences["language"] = "de"
+    db.session.commit()
+    monkeypatch.setattr(services, "XLSX_MAX_ROWS", 5)
+    job = job_of(client.get("/admin/order/export/xlsx/"))
+    assert job.locale == "de" and "CSV" in job.error and "Export them as CSV" not in job.error
+
+
 def test_an_xlsx_beyond_excels_limit_is_refused_and_csv_offered(client, staff, orders, small_direct_limit,
                                                                 monkeypatch):
     monkeypatch.setattr(services, "XLSX_MAX_ROWS", 5)
