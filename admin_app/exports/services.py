@@ -265,10 +265,12 @@ class Progress:
         if not force and not self.pause and now - self.last < PROGRESS_EVERY_SECONDS:
             return
         self.last = now
-        cancelled = db.session.execute(
-            update(ExportJob).where(ExportJob.id == self.job.id)
-            .values(rows_done=done, heartbeat_at=utcnow()).returning(ExportJob.cancel_requested)).scalar()
-        db.session.commit()
+        # A transaction of its own on a connection of its own: the rows are read through a
+        # server-side cursor (PostgreSQL) in the export's session, which a commit there would close.
+        with db.engine.begin() as connection:
+            cancelled = connection.scalar(
+                update(ExportJob.__table__).where(ExportJob.__table__.c.id == self.job.id)
+                .values(rows_done=done, heartbeat_at=utcnow()).returning(ExportJob.__table__.c.cancel_requested))
         if cancelled:
             raise JobCancelled
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from admin_app.audit.models import AuditLog
 from admin_app.config import PROJECT_ROOT
+from admin_app.core.export import iter_rows
 from admin_app.core.models import utcnow
 from admin_app.core.tasks import huey, register_task_queue
 from admin_app.exports import services
@@ -92,6 +93,17 @@ def test_a_job_says_what_it_exports_in_words(client, staff, orders, small_direct
     assert "search “customer”" in page and "CSV" in page
 
 
+def test_progress_written_while_rows_are_read_in_batches_keeps_the_cursor(client, staff, orders,
+                                                                           small_direct_limit, monkeypatch):
+    """Each progress step commits while the rows still come from the export's cursor (on
+    PostgreSQL a server-side one, which a commit in the same session would close)."""
+    monkeypatch.setitem(current_app.config, "EXPORT_PROGRESS_EVERY_ROWS", 1)
+    monkeypatch.setattr(services, "PROGRESS_EVERY_SECONDS", 0)
+    monkeypatch.setattr(services, "iter_rows", lambda statement, app: iter_rows(statement, batch_size=2, app=app))
+    job = job_of(client.get("/admin/order/export/csv/"))
+    assert (job.status, job.rows_done, job.error) == ("done", ROWS, None)
+
+
 def test_a_small_export_still_downloads_at_once(client, staff, orders):
     response = client.get("/admin/order/export/csv/")
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -121,7 +133,7 @@ def test_only_the_owner_and_admins_see_and_download_a_job(client, app, orders, s
     assert f"job-{job.id}" in admin.get("/admin/exports/").text
     assert admin.get(f"/admin/exports/{job.id}/download").status_code == 200
     assert client.get(f"/admin/exports/{job.id}/download").status_code == 200
-    downloads = db.session.scalars(select(AuditLog).where(AuditLog.action == "download")).all()
+    downloads = db.session.scalars(select(AuditLog).where(AuditLog.action == "download").order_by(AuditLog.id)).all()
     assert [(d.entity_type, d.entity_id, d.actor_label) for d in downloads] == [
         ("ExportJob", str(job.id), admin_user.username), ("ExportJob", str(job.id), staff_user.username)]
 
