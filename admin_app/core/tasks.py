@@ -37,9 +37,14 @@ def register_task_queue(app: Flask) -> None:
     """Point the queue at the configured storage and bind ``app`` for the tasks."""
     url = app.config.get("TASK_QUEUE_URL") or ""
     immediate = bool(app.config.get("TASK_QUEUE_IMMEDIATE"))
+    previous = huey.storage
     huey.immediate = immediate
     if not immediate:
         huey.storage = storage_for(url, Path(app.instance_path))
+    if huey.storage is not previous:
+        # The storage it replaces lets go of its connection now (Huey's SQLite storage keeps
+        # one per thread; left to the garbage collector, Python 3.13 warns of it).
+        previous.close()
     _bound["app"] = app
 
 
