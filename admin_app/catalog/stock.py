@@ -83,18 +83,20 @@ def apply_movements(session: Session, movements: Iterable[Movement], actor: Acto
     balances, rows, history = [], [], []
     for movement in wanted:
         statement = (update(_products).where(_products.c.id == movement.product_id)
-                     .values(stock=_products.c.stock + movement.quantity).returning(_products.c.stock))
+                     .values(stock=_products.c.stock + movement.quantity)
+                     .returning(_products.c.stock, _products.c.name))
         if movement.quantity < 0:
             statement = statement.where(_products.c.stock >= -movement.quantity)
-        balance = connection.scalar(statement)
-        if balance is None:  # no row matched: too few units (or no such product)
+        row = connection.execute(statement).first()
+        if row is None:  # no row matched: too few units (or no such product)
             raise _shortage(connection, movement)
+        balance, name = row
         balances.append(balance)
         _show_new_stock(session, movement.product_id, balance)
         rows.append(dict(product_id=movement.product_id, quantity=movement.quantity, balance=balance,
                          reason=movement.reason, order_id=movement.order_id, order_number=movement.order_number,
                          actor_id=actor.id, actor_label=actor.label, created_at=now, note=movement.note))
-        history.append(_history_entry(connection, movement, balance, actor, now))
+        history.append(_history_entry(movement, balance, name, actor, now))
     connection.execute(insert(_movements), rows)
     connection.execute(insert(AuditLog.__table__), history)
     return balances
@@ -123,9 +125,8 @@ def _show_new_stock(session: Session, product_id: int, balance: int) -> None:
         set_committed_value(product, "stock", balance)
 
 
-def _history_entry(connection: Any, movement: Movement, balance: int, actor: Actor, when: datetime) -> dict[str, Any]:
+def _history_entry(movement: Movement, balance: int, name: str, actor: Actor, when: datetime) -> dict[str, Any]:
     """The product's history entry of a movement (stored in English, as every entry is)."""
-    name = connection.scalar(select(_products.c.name).where(_products.c.id == movement.product_id))
     changes: dict[str, Any] = {"stock": [balance - movement.quantity, balance], "reason": movement.reason}
     if movement.order_number:
         changes["order"] = f"#{movement.order_number}"
